@@ -1,0 +1,33 @@
+# The two commands: `make demo` and `make test`. Both set up .venv on a fresh machine first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# CPU build of PyTorch, installed before the package so its torch>= range is already satisfied.
+TORCH_PIN := torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install bench images clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH_PIN)
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hoirecon demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	for f in bench/bench_*.py; do $(BIN)/python $$f; done
+
+images: $(STAMP)
+	$(BIN)/hoirecon preview --all --out docs/images
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

@@ -1,0 +1,46 @@
+"""The ``hoirecon`` command line: one subcommand per pipeline stage, plus ``demo``."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from hoirecon import __version__
+
+app = typer.Typer(
+    name="hoirecon",
+    help="Reconstruct a person and the object they interact with, in 3D, from one image.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+@app.callback()
+def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
+    """Configure logging for every subcommand."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the installed hoirecon version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def demo() -> None:
+    """Run the whole pipeline end to end on the embedded defaults."""
+    console.print("The end-to-end demo is not available yet in this version; nothing to run.")
+
+
+def main() -> None:
+    """Entry point of the ``hoirecon`` console script."""
+    app()

@@ -1,0 +1,1 @@
+"""hoirecon.prior."""
