@@ -1,0 +1,214 @@
+"""Reading and writing dataset folders in the hoirecon format (see ``format.py``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hoirecon.data.format import (
+    ANNOTATION_DIR,
+    COLUMNS,
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    DatasetFormatError,
+    columns_of,
+)
+from hoirecon.data.sample import Estimate, GroundTruth, Sample
+
+log = logging.getLogger(__name__)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON atomically."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def atomic_save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Save a compressed ``.npz`` atomically (the final name appears only when complete)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """Load and minimally validate ``<root>/dataset.json``."""
+    path = Path(root) / MANIFEST_NAME
+    if not path.is_file():
+        raise DatasetFormatError(f"{path}: manifest not found (is {root} a hoirecon dataset folder?)")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DatasetFormatError(f"{path}: not valid JSON ({err})") from err
+    for key in ("format_version", "categories"):
+        if key not in manifest:
+            raise DatasetFormatError(f"{path}: missing key {key!r}")
+    if manifest["format_version"] > FORMAT_VERSION:
+        raise DatasetFormatError(
+            f"{path}: format_version {manifest['format_version']} is newer than this reader ({FORMAT_VERSION})"
+        )
+    return manifest
+
+
+def load_columns(path: Path) -> dict[str, np.ndarray]:
+    """Read every column of an annotation ``.npz`` into memory, naming the file on failure."""
+    if not path.is_file():
+        raise DatasetFormatError(f"{path}: annotation file not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise DatasetFormatError(f"{path}: unreadable or truncated npz ({err})") from err
+
+
+def _optional_path(root: Path, rel: str) -> Path | None:
+    return root / rel if rel else None
+
+
+def _ground_truth(cols: dict[str, np.ndarray], i: int) -> GroundTruth | None:
+    if "has_gt" not in cols or not bool(cols["has_gt"][i]):
+        return None
+    return GroundTruth(
+        betas=cols["gt_betas"][i], body_pose=cols["gt_body_pose"][i],
+        global_orient=cols["gt_global_orient"][i], transl=cols["gt_transl"][i],
+        joints_3d=cols["gt_joints_3d"][i], object_rotation=cols["gt_object_rotation"][i],
+        object_translation=cols["gt_object_translation"][i],
+        object_scale=float(cols["gt_object_scale"][i]),
+        object_keypoints_3d=cols["gt_object_keypoints_3d"][i],
+    )
+
+
+def _estimate(cols: dict[str, np.ndarray], i: int) -> Estimate | None:
+    if "has_estimate" not in cols or not bool(cols["has_estimate"][i]):
+        return None
+    return Estimate(
+        betas=cols["est_betas"][i], body_pose=cols["est_body_pose"][i],
+        global_orient=cols["est_global_orient"][i], transl=cols["est_transl"][i],
+        object_keypoints_2d=cols["est_object_keypoints_2d"][i],
+        object_keypoint_conf=cols["est_object_keypoint_conf"][i],
+        corr_points=cols["est_corr_points"][i], corr_pixels=cols["est_corr_pixels"][i],
+        corr_weight=cols["est_corr_weight"][i],
+    )
+
+
+def row_to_sample(root: Path, category: str, cols: dict[str, np.ndarray], i: int) -> Sample:
+    """Build the typed sample of row ``i`` of a category's columns."""
+    f64 = lambda name: np.asarray(cols[name][i], dtype=np.float64)  # noqa: E731
+    return Sample(
+        image_id=str(cols["image_id"][i]), category=category, split=str(cols["split"][i]),
+        image_path=_optional_path(root, str(cols["image_file"][i])),
+        human_mask_path=_optional_path(root, str(cols["human_mask_file"][i])),
+        object_mask_path=_optional_path(root, str(cols["object_mask_file"][i])),
+        image_size=(int(cols["image_size"][i][0]), int(cols["image_size"][i][1])),
+        keypoints_2d=f64("keypoints_2d"), keypoint_conf=f64("keypoint_conf"),
+        keypoint_visible=np.asarray(cols["keypoint_visible"][i], dtype=bool),
+        coco_keypoints=f64("coco_keypoints"), intrinsics=f64("intrinsics"),
+        cam_rotation=f64("cam_rotation"), cam_center=f64("cam_center"),
+        gt=_ground_truth(cols, i), estimate=_estimate(cols, i),
+    )
+
+
+class Dataset:
+    """A dataset folder: its manifest, categories and typed samples (columns loaded lazily)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.manifest = read_manifest(self.root)
+        self._columns: dict[str, dict[str, np.ndarray]] = {}
+
+    @property
+    def categories(self) -> list[str]:
+        """Category names in the manifest order."""
+        return list(self.manifest["categories"])
+
+    def category_info(self, category: str) -> dict[str, Any]:
+        """The manifest entry of one category (template, keypoint names, file)."""
+        if category not in self.manifest["categories"]:
+            raise ValueError(f"unknown category {category!r} in {self.root}; it has {self.categories}")
+        return self.manifest["categories"][category]
+
+    def columns(self, category: str) -> dict[str, np.ndarray]:
+        """All annotation columns of a category, loaded once."""
+        if category not in self._columns:
+            rel = self.category_info(category).get("annotations", f"{ANNOTATION_DIR}/{category}.npz")
+            self._columns[category] = load_columns(self.root / rel)
+        return self._columns[category]
+
+    def indices(self, category: str, split: str | None = None) -> np.ndarray:
+        """Row indices of a category, optionally restricted to one split."""
+        split_col = self.columns(category)["split"]
+        return np.arange(len(split_col)) if split is None else np.flatnonzero(split_col == split)
+
+    def samples(self, category: str, split: str | None = None) -> Iterator[Sample]:
+        """Yield the typed samples of a category (and split), in file order."""
+        cols = self.columns(category)
+        for i in self.indices(category, split):
+            yield row_to_sample(self.root, category, cols, int(i))
+
+    def sample(self, category: str, image_id: str) -> Sample:
+        """The sample with a given image id."""
+        cols = self.columns(category)
+        hits = np.flatnonzero(cols["image_id"] == image_id)
+        if len(hits) == 0:
+            raise KeyError(f"no image {image_id!r} in category {category!r} of {self.root}")
+        return row_to_sample(self.root, category, cols, int(hits[0]))
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.root)!r}, categories={self.categories})"
+
+
+def load_dataset(root: str | Path) -> Dataset:
+    """Open a dataset folder written in the hoirecon format."""
+    return Dataset(root)
+
+
+def stack_rows(rows: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Stack per-image column dicts into columns; every row must have the same keys."""
+    if not rows:
+        raise ValueError("stack_rows: no rows to write")
+    keys = rows[0].keys()
+    out: dict[str, np.ndarray] = {}
+    for key in keys:
+        values = [r[key] for r in rows]
+        out[key] = np.asarray(values) if isinstance(values[0], str) else np.stack(values)
+    return out
+
+
+def write_category(root: Path, category: str, rows: Sequence[dict[str, np.ndarray]]) -> Path:
+    """Write a category's annotation file from per-image rows; returns the file path."""
+    known = {c.name for c in COLUMNS}
+    unknown = set(rows[0]) - known if rows else set()
+    if unknown:
+        raise ValueError(f"write_category: unknown columns {sorted(unknown)}")
+    missing = {c.name for c in columns_of("base")} - set(rows[0]) if rows else set()
+    if missing:
+        raise ValueError(f"write_category: missing required columns {sorted(missing)}")
+    path = Path(root) / ANNOTATION_DIR / f"{category}.npz"
+    atomic_save_npz(path, stack_rows(rows))
+    return path
