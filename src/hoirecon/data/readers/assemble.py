@@ -1,0 +1,121 @@
+"""Turn parsed file contents into typed samples: cameras, ground truth and estimates.
+
+The body model is optional everywhere. It is any callable that takes ``betas (1, 10)`` and
+``body_pose (1, 63)`` tensors as keywords and returns an object whose ``joints`` are
+``(1, J, 3)`` with the 22 SMPL body joints first (``hoirecon.body.BodyModel`` does). With
+zero global orientation and translation its joint 0 is the shaped body's rest pelvis, so one
+call gives both the human-frame joints and the offset between ``pelvis_cam`` and ``transl``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from hoirecon.data.readers.records import BodyParams, ObjectPose, axis_angle
+from hoirecon.data.sample import NUM_BODY_JOINTS, Estimate, GroundTruth
+from hoirecon.geometry import camera_from_human_pose
+
+log = logging.getLogger(__name__)
+
+
+class BodyModelLike(Protocol):
+    """A body model: ``model(betas=..., body_pose=...)`` returns an object with ``joints``."""
+
+    def __call__(self, *, betas: torch.Tensor, body_pose: torch.Tensor) -> Any: ...
+
+
+BodyModels = BodyModelLike | Mapping[str, BodyModelLike] | None
+"""One model, or one per gender ('male', 'female', 'neutral'), or none."""
+
+
+@dataclass(frozen=True)
+class BodyJoints:
+    """Joints of a shaped and posed body with zero global orientation."""
+
+    joints: np.ndarray
+    """(22, 3) body joints in the human frame (pelvis at the origin)."""
+    rest_pelvis: np.ndarray
+    """(3,) pelvis of the shaped body in the model's own frame (``pelvis_cam - R @ it = transl``)."""
+
+
+def pick_body_model(models: BodyModels, gender: str) -> BodyModelLike | None:
+    """The model for ``gender`` from a per-gender mapping (falling back to 'neutral'), or ``models``."""
+    if models is None or not isinstance(models, Mapping):
+        return models
+    return models.get(gender, models.get("neutral"))
+
+
+def _model_dtype(model: Any) -> torch.dtype:
+    """The floating dtype of a module's buffers or parameters; float64 for other callables."""
+    for name in ("buffers", "parameters"):
+        tensors = getattr(model, name, None)
+        if callable(tensors):
+            for tensor in tensors():
+                if tensor.is_floating_point():
+                    return tensor.dtype
+    return torch.float64
+
+
+def body_joints(model: BodyModelLike, betas: np.ndarray, body_pose: np.ndarray) -> BodyJoints:
+    """Human-frame joints and rest pelvis of a body. Shapes: ``betas (10,), body_pose (63,)``."""
+    dtype = _model_dtype(model)
+    with torch.no_grad():
+        out = model(betas=torch.as_tensor(betas[None], dtype=dtype),
+                    body_pose=torch.as_tensor(body_pose[None], dtype=dtype))
+    joints = np.asarray(out.joints[0, :NUM_BODY_JOINTS].detach().cpu().numpy(), dtype=np.float64)
+    if joints.shape != (NUM_BODY_JOINTS, 3):
+        raise ValueError(f"body model returned joints of shape {joints.shape}; expected at least (22, 3)")
+    return BodyJoints(joints=joints - joints[0], rest_pelvis=joints[0].copy())
+
+
+def ground_truth(body: BodyParams, joints: BodyJoints, obj: ObjectPose,
+                 object_keypoints: np.ndarray) -> GroundTruth:
+    """The typed ground truth. Shapes: ``object_keypoints (k, 3)`` in the template frame."""
+    return GroundTruth(
+        betas=body.betas, body_pose=body.body_pose, global_orient=body.global_orient,
+        transl=body.transl(joints.rest_pelvis), joints_3d=joints.joints,
+        object_rotation=obj.rotation, object_translation=obj.translation,
+        object_scale=float(obj.scale), object_keypoints_3d=obj.apply(object_keypoints),
+    )
+
+
+def project(points_cam: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+    """Pinhole projection of camera-frame points (P, 3) to pixels (P, 2)."""
+    uvw = points_cam @ intrinsics.T
+    return uvw[:, :2] / uvw[:, 2:3]
+
+
+def estimate(betas: np.ndarray, body_pose: np.ndarray, rotation: np.ndarray, transl: np.ndarray,
+             object_pixels: np.ndarray | None, k: int) -> Estimate:
+    """The typed estimate of a body ``rotation (3, 3)`` (human frame -> camera) and model
+    ``transl (3,)``. ``object_pixels (k, 2)`` are estimated object keypoints, or None (then the
+    k keypoints are zero with confidence 0). There are no 2D-3D correspondences (C = 0)."""
+    if object_pixels is None:
+        kp, conf = np.zeros((k, 2)), np.zeros(k)
+    else:
+        kp, conf = object_pixels, np.ones(k)
+    return Estimate(
+        betas=betas, body_pose=body_pose, global_orient=axis_angle(rotation),
+        transl=transl, object_keypoints_2d=kp, object_keypoint_conf=conf,
+        corr_points=np.zeros((0, 3)), corr_pixels=np.zeros((0, 2)), corr_weight=np.zeros(0),
+    )
+
+
+def intrinsics_matrix(fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
+    """Zero-skew pinhole intrinsics (3, 3)."""
+    return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+
+
+def camera_in_human_frame(rotation: np.ndarray, pelvis_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(cam_rotation (3, 3), cam_center (3,))`` of a camera that sees the body as
+    ``p_cam = rotation @ X + pelvis_cam``: the camera axes in the human frame are
+    ``rotation^T`` and its centre ``-rotation^T @ pelvis_cam``."""
+    cam = camera_from_human_pose(torch.as_tensor(rotation, dtype=torch.float64),
+                                 torch.as_tensor(pelvis_cam, dtype=torch.float64))
+    return cam.rotation.numpy(), cam.center.numpy()

@@ -1,0 +1,190 @@
+"""Parsers for the files of the BEHAVE release (sequence info, calibration, fits, masks, OpenPose).
+
+Conventions, as established from the BEHAVE toolkit:
+
+* ``<seq>/info.json``: ``cat`` (object name), ``gender``, ``kinects`` (camera ids), and
+  ``config`` / ``intrinsic`` calibration folders given relative to the sequence folder.
+* ``calibs/<Date>/config/<k>/config.json``: ``rotation`` (9, row-major) and ``translation`` (3)
+  map camera k's colour frame into the world: ``p_world = R @ p_k + t``. The world is the
+  colour frame of camera k1 (its config is the identity), and every fit is in that world.
+* ``calibs/intrinsics/<k>/calibration.json``: ``color`` {fx, fy, cx, cy, width, height, ...}.
+  The colour cameras also have lens distortion (``color.opencv``), which a pinhole sample
+  cannot carry: it is ignored (a few pixels near the image border).
+* ``person/fit02/person_fit.pkl``: SMPL-H ``pose`` (156: global orient, 21 body joints, two
+  hands of 15), ``betas`` (10), ``trans`` (3). The model adds ``trans`` without re-centring,
+  so the pelvis sits at ``trans + J_pelvis(betas)``, the shaped body's rest pelvis.
+* ``<name>/fit01/<name>_fit.pkl``: ``angle`` (axis-angle) and ``trans``, posing the vertex-mean
+  centred template as ``v @ R(angle).T + trans``. The folder is named after the object, or
+  after the detector class the toolkit converts it to ('chair' for chairs, 'sports ball' for
+  balls).
+* ``k<k>.color.json``: OpenPose ``body_joints``, 25 x (u, v, confidence), flattened; an
+  all-zero list means no detection.
+* Masks ``k<k>.person_mask.{png,jpg}`` and ``k<k>.obj_rend_mask.{png,jpg}`` (older releases:
+  ``k<k>.obj_mask.*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hoirecon.data.readers.common import SampleError, array_field, field, first_existing, load_json, load_pickle
+from hoirecon.data.readers.openpose import NUM_BODY25, BodyKeypoints, empty_keypoints, from_body25
+from hoirecon.data.readers.records import ObjectPose, nearest_rotation, rotmat
+
+DEFAULT_KINECTS = (0, 1, 2, 3)
+PERSON_FIT = Path("person") / "fit02" / "person_fit.pkl"
+OBJECT_FIT_FOLDER = "fit01"
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    """What ``info.json`` says about a sequence, with calibration folders resolved."""
+
+    name: str
+    path: Path
+    object_name: str
+    gender: str
+    kinects: tuple[int, ...]
+    config_dir: Path
+    intrinsics_dir: Path
+
+
+@dataclass(frozen=True)
+class KinectCamera:
+    """One colour camera: pinhole intrinsics and its pose in the world (camera k1's frame)."""
+
+    intrinsics: np.ndarray
+    """(3, 3)."""
+    size: tuple[int, int] | None
+    """(width, height) when the calibration gives it."""
+    rotation: np.ndarray
+    """(3, 3) camera -> world."""
+    translation: np.ndarray
+    """(3,) camera centre in the world."""
+
+    def world_to_camera(self, points: np.ndarray) -> np.ndarray:
+        """World points (P, 3) -> this camera's frame (P, 3)."""
+        return (points - self.translation) @ self.rotation
+
+
+@dataclass(frozen=True)
+class PersonFit:
+    """An SMPL-H fit in the world frame."""
+
+    path: Path
+    pose: np.ndarray
+    """(156,) axis-angle: global orientation, 21 body joints, left hand, right hand."""
+    betas: np.ndarray
+    """(10,)."""
+    trans: np.ndarray
+    """(3,) model translation (pelvis = trans + rest pelvis)."""
+
+
+def detector_class(object_name: str) -> str:
+    """The detector class the toolkit names object-fit folders after ('chair', 'sports ball')."""
+    if "chair" in object_name:
+        return "chair"
+    if "ball" in object_name:
+        return "sports ball"
+    return object_name
+
+
+def _calib_dir(seq: Path, given: object, fallback: Path) -> Path:
+    """A calibration folder from info.json (relative to the sequence), else the standard place."""
+    if isinstance(given, str) and given:
+        candidate = (seq / given).resolve()
+        if candidate.is_dir():
+            return candidate
+    return fallback
+
+
+def read_info(seq: Path, calib_root: Path) -> SequenceInfo:
+    """Parse ``<seq>/info.json``; missing calibration paths fall back to ``calib_root``."""
+    path = seq / "info.json"
+    info = load_json(path)
+    name = str(field(info, "cat", path))
+    kinects = tuple(int(k) for k in info.get("kinects", DEFAULT_KINECTS)) if isinstance(info, Mapping) else ()
+    date = seq.name.split("_")[0]
+    return SequenceInfo(
+        name=seq.name, path=seq, object_name=name, gender=str(info.get("gender", "neutral")),
+        kinects=kinects, config_dir=_calib_dir(seq, info.get("config"), calib_root / date / "config"),
+        intrinsics_dir=_calib_dir(seq, info.get("intrinsic"), calib_root / "intrinsics"),
+    )
+
+
+def read_kinect(info: SequenceInfo, k: int) -> KinectCamera:
+    """Intrinsics and pose of camera ``k`` of a sequence (errors name the missing file)."""
+    calib_path = info.intrinsics_dir / str(k) / "calibration.json"
+    color = field(load_json(calib_path), "color", calib_path)
+    fx, fy, cx, cy = (float(array_field(color, key, (1,), calib_path)[0]) for key in ("fx", "fy", "cx", "cy"))
+    size = None
+    if isinstance(color, Mapping) and "width" in color and "height" in color:
+        size = (int(color["width"]), int(color["height"]))
+    config_path = info.config_dir / str(k) / "config.json"
+    config = load_json(config_path)
+    rotation = nearest_rotation(array_field(config, "rotation", (3, 3), config_path))
+    K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+    return KinectCamera(K, size, rotation, array_field(config, "translation", (3,), config_path))
+
+
+def read_person_fit(frame: Path) -> PersonFit:
+    """The SMPL-H fit of a frame folder."""
+    path = frame / PERSON_FIT
+    data = load_pickle(path)
+    return PersonFit(path, array_field(data, "pose", (156,), path),
+                     array_field(data, "betas", (10,), path), array_field(data, "trans", (3,), path))
+
+
+def object_fit_file(frame: Path, object_name: str) -> Path:
+    """The object fit of a frame, under the object's or the detector class's folder name."""
+    names = dict.fromkeys([object_name, detector_class(object_name)])
+    candidates = [frame / n / OBJECT_FIT_FOLDER / f"{n}_fit.pkl" for n in names]
+    found = first_existing(candidates)
+    if found is None:
+        raise SampleError(candidates[0], f"object fit not found (also looked for {candidates[-1]})")
+    return found
+
+
+def read_object_fit(frame: Path, object_name: str) -> tuple[Path, ObjectPose]:
+    """The object pose in the world, ``v @ R(angle).T + trans`` of the centred template."""
+    path = object_fit_file(frame, object_name)
+    data = load_pickle(path)
+    return path, ObjectPose(rotmat(array_field(data, "angle", (3,), path)), array_field(data, "trans", (3,), path))
+
+
+def person_mask_file(frame: Path, k: int) -> Path | None:
+    """``k<k>.person_mask.png`` or ``.jpg``, whichever exists."""
+    return first_existing([frame / f"k{k}.person_mask.{ext}" for ext in ("png", "jpg")])
+
+
+def object_mask_file(frame: Path, k: int) -> Path | None:
+    """``k<k>.obj_rend_mask.png``, then ``.jpg``, then ``k<k>.obj_mask.png`` / ``.jpg``."""
+    return first_existing([frame / f"k{k}.{stem}.{ext}" for stem in ("obj_rend_mask", "obj_mask")
+                           for ext in ("png", "jpg")])
+
+
+def read_openpose(path: Path, min_conf: float = 0.0) -> BodyKeypoints:
+    """Body keypoints of ``k<k>.color.json`` (BEHAVE's ``body_joints``, or OpenPose's own
+    ``people[0].pose_keypoints_2d``); no person or all zeros gives confidence-0 keypoints."""
+    data = load_json(path)
+    if isinstance(data, Mapping) and "people" in data and "body_joints" not in data:
+        people = data["people"]
+        if not people:
+            return empty_keypoints()
+        data = people[0] if isinstance(people, list) else people
+        joints = array_field(data, "pose_keypoints_2d", (NUM_BODY25, 3), path)
+    else:
+        joints = array_field(data, "body_joints", (NUM_BODY25, 3), path)
+    return from_body25(joints, min_conf)
+
+
+def read_behave_split(path: Path) -> dict[str, set[str]]:
+    """``split.json`` -> ``{'train': sequences, 'test': sequences}``."""
+    data = load_json(path)
+    if not isinstance(data, Mapping):
+        raise SampleError(path, "expected an object {train: [...], test: [...]}")
+    return {split: {str(s) for s in data.get(split, [])} for split in ("train", "test")}
