@@ -54,7 +54,7 @@ def test_ground_truth_with_body_model_and_template(wildhoi_tree) -> None:
     np.testing.assert_allclose(gt.object_rotation, truth.obj_R, atol=1e-9)
     assert gt.object_scale == pytest.approx(1.2)
     rest = wildhoi_tree.body.joints(truth.betas, truth.body_pose)[0]
-    np.testing.assert_allclose(gt.transl, truth.cam_T - truth.cam_R @ rest, atol=1e-9)
+    np.testing.assert_allclose(gt.transl, truth.cam_T - rest, atol=1e-9)
     np.testing.assert_allclose(Rotation.from_rotvec(gt.global_orient).as_matrix(), truth.cam_R, atol=1e-9)
     rotation, translation = result.sample.object_pose_camera()
     np.testing.assert_allclose(rotation, truth.cam_R @ truth.obj_R, atol=1e-9)
@@ -68,7 +68,7 @@ def test_estimates_from_smpler_x_and_object_pose(wildhoi_tree) -> None:
     result = results["0001_000_000001"]
     truth, est = wildhoi_tree.frames["0001_000_000001"], result.sample.estimate
     rest = wildhoi_tree.body.joints(truth.betas, truth.body_pose)[0]
-    np.testing.assert_allclose(est.transl, truth.cam_T - truth.cam_R @ rest, atol=1e-5)
+    np.testing.assert_allclose(est.transl, truth.cam_T - rest, atol=1e-5)
     np.testing.assert_allclose(est.betas, truth.betas)
     np.testing.assert_allclose(est.object_keypoints_2d, result.sample.keypoints_2d[22:], atol=1e-3)
     np.testing.assert_allclose(est.object_keypoint_conf, [1.0, 1.0])
@@ -156,7 +156,7 @@ def test_raw_smpler_x_output_with_transl(wildhoi_tree) -> None:
         rot = item.pop("cam_R")
         rest = body.joints(item["betas"].reshape(10), item["body_pose"].reshape(63))[0]
         item["global_orient"] = Rotation.from_matrix(rot).as_rotvec()
-        item["transl"] = item.pop("cam_T").reshape(3) - rot @ rest
+        item["transl"] = item.pop("cam_T").reshape(3) - rest
     with open(path, "wb") as fh:
         pickle.dump(items, fh, protocol=2)
     results = results_by_id(read_wildhoi(wildhoi_tree.root, split="train"))

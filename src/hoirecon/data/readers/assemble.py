@@ -41,7 +41,7 @@ class BodyJoints:
     joints: np.ndarray
     """(22, 3) body joints in the human frame (pelvis at the origin)."""
     rest_pelvis: np.ndarray
-    """(3,) pelvis of the shaped body in the model's own frame (``pelvis_cam - R @ it = transl``)."""
+    """(3,) pelvis of the shaped body in the model's own frame (``transl = pelvis_cam - it``: the root rotates about it)."""
 
 
 def pick_body_model(models: BodyModels, gender: str) -> BodyModelLike | None:

@@ -42,8 +42,9 @@ class BodyParams:
 
     The body's human frame (pelvis at the origin, global orientation removed) maps into the
     camera as ``p_cam = R(global_orient) @ X + pelvis_cam``. ``pelvis_cam`` is what the files
-    give directly; the body model's ``transl`` argument differs from it by the rotated rest
-    pelvis of the shaped body, so it is computed only where a body model is available.
+    give directly. The body model rotates the body about its rest pelvis ``J0(betas)`` and then
+    adds ``transl``, so ``pelvis_cam = J0 + transl``: ``transl`` needs the shaped body's rest
+    pelvis and is computed only where a body model is available.
     """
 
     model_type: str
@@ -69,7 +70,7 @@ class BodyParams:
 
     def transl(self, rest_pelvis: np.ndarray) -> np.ndarray:
         """The body model's ``transl`` (3,), given the shaped body's rest pelvis (3,)."""
-        return self.pelvis_cam - self.rotation @ rest_pelvis
+        return self.pelvis_cam - rest_pelvis
 
 
 @dataclass(frozen=True)

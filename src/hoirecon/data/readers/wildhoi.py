@@ -271,9 +271,9 @@ class WildHOIReader(DatasetReader):
             rest = body_joints(self.body_model, raw.betas, raw.body_pose).rest_pelvis
         pelvis, transl = raw.pelvis_cam, raw.transl
         if pelvis is None and rest is not None:
-            pelvis = transl + raw.rotation @ rest
+            pelvis = transl + rest
         if transl is None and rest is not None:
-            transl = pelvis - raw.rotation @ rest
+            transl = pelvis - rest
         est_body = None if pelvis is None else raw.body(pelvis)
         if transl is None:
             return est_body, None
