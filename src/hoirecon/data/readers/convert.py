@@ -75,7 +75,8 @@ def _sample_problem(sample: Sample, k: int) -> str | None:
     if sample.split not in SPLITS:
         return f"split {sample.split!r} is not one of {list(SPLITS)}"
     if sample.keypoints_2d.shape != (NUM_BODY_JOINTS + k, 2):
-        return f"keypoints_2d has shape {sample.keypoints_2d.shape}, the category has {k} object keypoints"
+        return (f"keypoints_2d has shape {sample.keypoints_2d.shape} but the category's template has {k} "
+                "object keypoints (pass the matching template in templates=)")
     if not _finite(sample.keypoints_2d, sample.keypoint_conf, sample.coco_keypoints, sample.intrinsics,
                    sample.cam_rotation, sample.cam_center):
         return "non-finite keypoints or camera"
