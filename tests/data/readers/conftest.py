@@ -113,8 +113,7 @@ def wild_frame(rng: np.random.Generator, body: FakeBody, keypoints: np.ndarray, 
                      cam_R, np.array([0.1, -0.2, 4.0]) + rng.normal(0, 0.1, 3), K)
 
 
-def write_wild_track(base: Path, video: str, hoi: str, frames: dict[str, WildFrame], k: int,
-                     template_kps: np.ndarray) -> None:
+def write_wild_track(base: Path, video: str, hoi: str, frames: dict[str, WildFrame], k: int) -> None:
     ids = list(frames)
     fr = list(frames.values())
     cam = [f.joints @ f.cam_R.T + f.cam_T for f in fr]
@@ -157,8 +156,8 @@ def build_wildhoi(root: Path, seed: int = 0) -> WildTree:
     base = root / "baseball"
     train = {f"00000{i}": wild_frame(rng, tree.body, kps, 1.0) for i in (1, 2, 3)}
     test = {"000010": wild_frame(rng, tree.body, kps, 1.2), "000011": wild_frame(rng, tree.body, kps, 1.0)}
-    write_wild_track(base, "0001", "000", train, 2, kps)
-    write_wild_track(base, "0002", "000", test, 2, kps)
+    write_wild_track(base, "0001", "000", train, 2)
+    write_wild_track(base, "0002", "000", test, 2)
     data = pickle.loads((base / "hoi_kps/0001/000_hoi_kps.pkl").read_bytes())
     data["smpl_kps_seq"][2, 5] = np.nan
     dump(base / "hoi_kps/0001/000_hoi_kps.pkl", data)

@@ -171,3 +171,21 @@ def test_real_body_model_pelvis_convention(behave_tree) -> None:
                              global_orient=torch.as_tensor(s.gt.global_orient[None]),
                              transl=torch.as_tensor(s.gt.transl[None]))
         np.testing.assert_allclose(camera_posed.joints[0, :22].numpy(), (world - t_k) @ R_k, atol=1e-9)
+
+
+def test_broken_info_and_unknown_sequence_are_reported(behave_tree) -> None:
+    info = behave_tree.root / "sequences/Date03_Sub04_basketball/info.json"
+    info.write_text('{"gender": "female"}')
+    reader = read_behave(behave_tree.root, sequences=["Date03_Sub04_basketball", "Date09_Sub09_nothing"], views=[1])
+    assert list(reader) == []
+    messages = {p.path: p.message for p in reader.problems}
+    assert "'cat'" in messages[str(info)]
+    assert "not found" in messages[str(behave_tree.root / "sequences/Date09_Sub09_nothing")]
+
+
+def test_object_fit_found_under_any_folder(behave_tree) -> None:
+    frame = behave_tree.root / "sequences/Date03_Sub03_chairwood_hand/t0003.000"
+    (frame / "chair").rename(frame / "furniture")
+    (frame / "furniture/fit01/chair_fit.pkl").rename(frame / "furniture/fit01/furniture_fit.pkl")
+    reader = read_behave(behave_tree.root, sequences=["Date03_Sub03_chairwood_hand"], views=[1])
+    assert len(list(reader)) == 2 and not reader.problems

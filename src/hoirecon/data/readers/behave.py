@@ -8,7 +8,8 @@ ground truth, confidence 1), none by default (k = 0).
 
 Frames: fits are in the world frame of camera k1; a camera k sees the world as
 ``p_k = R_k^T (p_world - t_k)`` (its config). The human frame needs the pelvis, which is
-``trans + J_pelvis(betas)``. With a body model (SMPL-H, per gender or one for all) that is
+``trans + J_pelvis(betas)``.
+Splits come from ``split.json`` (sequences it does not list are ``train``). With a body model (SMPL-H, per gender or one for all) that is
 exact and the sample gets its ground truth (joints, object pose and keypoints). Without one,
 the rest pelvis is the documented approximation :data:`APPROX_REST_PELVIS` (or the caller's
 ``rest_pelvis``): cameras and human-frame object poses are then off by that approximation
@@ -122,7 +123,10 @@ class BehaveReader(DatasetReader):
         return "test" if name in self.split_sets.get("test", set()) else "train"
 
     def _walk(self) -> Iterator[ReaderResult]:
-        for seq in sorted(p for p in self.seq_root.iterdir() if p.is_dir() and SEQUENCE_PATTERN.match(p.name)):
+        found = sorted(p for p in self.seq_root.iterdir() if p.is_dir() and SEQUENCE_PATTERN.match(p.name))
+        for name in sorted((self.sequence_names or set()) - {p.name for p in found}):
+            self.report(self.seq_root / name, "requested sequence not found")
+        for seq in found:
             if self.sequence_names is not None and seq.name not in self.sequence_names:
                 continue
             if self.split is not None and self._sequence_split(seq.name) != self.split:

@@ -144,6 +144,9 @@ def object_fit_file(frame: Path, object_name: str) -> Path:
     names = dict.fromkeys([object_name, detector_class(object_name)])
     candidates = [frame / n / OBJECT_FIT_FOLDER / f"{n}_fit.pkl" for n in names]
     found = first_existing(candidates)
+    if found is None:  # any other object folder with a fit (the person's is under person/fit02)
+        found = next((p for p in sorted(frame.glob(f"*/{OBJECT_FIT_FOLDER}/*_fit.pkl"))
+                      if p.parts[-3] != "person" and p.name == f"{p.parts[-3]}_fit.pkl"), None)
     if found is None:
         raise SampleError(candidates[0], f"object fit not found (also looked for {candidates[-1]})")
     return found
