@@ -189,3 +189,12 @@ def test_object_fit_found_under_any_folder(behave_tree) -> None:
     (frame / "furniture/fit01/chair_fit.pkl").rename(frame / "furniture/fit01/furniture_fit.pkl")
     reader = read_behave(behave_tree.root, sequences=["Date03_Sub03_chairwood_hand"], views=[1])
     assert len(list(reader)) == 2 and not reader.problems
+
+
+def test_malformed_content_names_the_file(behave_tree) -> None:
+    info = behave_tree.root / "sequences/Date03_Sub04_basketball/info.json"
+    info.write_text('{"cat": "basketball", "kinects": ["one"]}')
+    reader = read_behave(behave_tree.root, split="test")
+    assert list(reader) == []
+    (problem,) = reader.problems
+    assert problem.path == str(info) and "malformed" in problem.message

@@ -166,3 +166,24 @@ def test_raw_smpler_x_output_with_transl(wildhoi_tree) -> None:
     assert results["0001_000_000002"].est_body is None
     with_model = results_by_id(read_wildhoi(wildhoi_tree.root, split="train", body_model=body))
     np.testing.assert_allclose(with_model["0001_000_000002"].est_body.pelvis_cam, truth.cam_T, atol=1e-6)
+
+
+def test_nan_camera_is_reported(wildhoi_tree) -> None:
+    path = wildhoi_tree.root / "baseball/hoi_kps/0001/000_hoi_kps.pkl"
+    data = pickle.loads(path.read_bytes())
+    data["cam_R_seq"][0, 1, 1] = np.nan
+    with open(path, "wb") as fh:
+        pickle.dump(data, fh, protocol=2)
+    reader = read_wildhoi(wildhoi_tree.root, split="train")
+    assert [r.sample.image_id for r in reader] == ["0001_000_000002"]
+    assert any("camera contains NaN" in p.message for p in reader.problems)
+
+
+def test_malformed_content_names_the_file(wildhoi_tree) -> None:
+    path = wildhoi_tree.root / "baseball/hoi_kps/0001/000_hoi_kps.pkl"
+    with open(path, "wb") as fh:
+        pickle.dump({"frame_ids": 7, "smpl_kps_seq": "x"}, fh, protocol=2)
+    reader = read_wildhoi(wildhoi_tree.root, split="train")
+    assert list(reader) == []
+    (problem,) = reader.problems
+    assert problem.path == str(path) and "malformed" in problem.message

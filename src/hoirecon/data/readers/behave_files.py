@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hoirecon.data.readers.common import SampleError, array_field, field, first_existing, load_json, load_pickle
+from hoirecon.data.readers.common import (
+    SampleError, array_field, field, first_existing, guarded, load_json, load_pickle)
 from hoirecon.data.readers.openpose import NUM_BODY25, BodyKeypoints, empty_keypoints, from_body25
 from hoirecon.data.readers.records import ObjectPose, nearest_rotation, rotmat
 
@@ -102,12 +103,13 @@ def _calib_dir(seq: Path, given: object, fallback: Path) -> Path:
     return fallback
 
 
+@guarded(lambda seq, *_: seq / "info.json")
 def read_info(seq: Path, calib_root: Path) -> SequenceInfo:
     """Parse ``<seq>/info.json``; missing calibration paths fall back to ``calib_root``."""
     path = seq / "info.json"
     info = load_json(path)
     name = str(field(info, "cat", path))
-    kinects = tuple(int(k) for k in info.get("kinects", DEFAULT_KINECTS)) if isinstance(info, Mapping) else ()
+    kinects = tuple(int(k) for k in info.get("kinects", DEFAULT_KINECTS))
     date = seq.name.split("_")[0]
     return SequenceInfo(
         name=seq.name, path=seq, object_name=name, gender=str(info.get("gender", "neutral")),
@@ -116,21 +118,31 @@ def read_info(seq: Path, calib_root: Path) -> SequenceInfo:
     )
 
 
+@guarded(lambda path: path)
+def read_intrinsics(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """``calibration.json`` -> (colour intrinsics (3, 3), (width, height) when given)."""
+    color = field(load_json(path), "color", path)
+    fx, fy, cx, cy = (float(array_field(color, key, (1,), path)[0]) for key in ("fx", "fy", "cx", "cy"))
+    size = (int(color["width"]), int(color["height"])) if "width" in color and "height" in color else None
+    return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]), size
+
+
+@guarded(lambda path: path)
+def read_config(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``config.json`` -> (camera -> world rotation (3, 3), camera centre in the world (3,))."""
+    config = load_json(path)
+    rotation = nearest_rotation(array_field(config, "rotation", (3, 3), path))
+    return rotation, array_field(config, "translation", (3,), path)
+
+
 def read_kinect(info: SequenceInfo, k: int) -> KinectCamera:
-    """Intrinsics and pose of camera ``k`` of a sequence (errors name the missing file)."""
-    calib_path = info.intrinsics_dir / str(k) / "calibration.json"
-    color = field(load_json(calib_path), "color", calib_path)
-    fx, fy, cx, cy = (float(array_field(color, key, (1,), calib_path)[0]) for key in ("fx", "fy", "cx", "cy"))
-    size = None
-    if isinstance(color, Mapping) and "width" in color and "height" in color:
-        size = (int(color["width"]), int(color["height"]))
-    config_path = info.config_dir / str(k) / "config.json"
-    config = load_json(config_path)
-    rotation = nearest_rotation(array_field(config, "rotation", (3, 3), config_path))
-    K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-    return KinectCamera(K, size, rotation, array_field(config, "translation", (3,), config_path))
+    """Intrinsics and pose of camera ``k`` of a sequence (errors name the file at fault)."""
+    K, size = read_intrinsics(info.intrinsics_dir / str(k) / "calibration.json")
+    rotation, translation = read_config(info.config_dir / str(k) / "config.json")
+    return KinectCamera(K, size, rotation, translation)
 
 
+@guarded(lambda frame: frame / PERSON_FIT)
 def read_person_fit(frame: Path) -> PersonFit:
     """The SMPL-H fit of a frame folder."""
     path = frame / PERSON_FIT
@@ -152,6 +164,7 @@ def object_fit_file(frame: Path, object_name: str) -> Path:
     return found
 
 
+@guarded(lambda frame, name: frame / name)
 def read_object_fit(frame: Path, object_name: str) -> tuple[Path, ObjectPose]:
     """The object pose in the world, ``v @ R(angle).T + trans`` of the centred template."""
     path = object_fit_file(frame, object_name)
@@ -170,6 +183,7 @@ def object_mask_file(frame: Path, k: int) -> Path | None:
                            for ext in ("png", "jpg")])
 
 
+@guarded(lambda path, *_: path)
 def read_openpose(path: Path, min_conf: float = 0.0) -> BodyKeypoints:
     """Body keypoints of ``k<k>.color.json`` (BEHAVE's ``body_joints``, or OpenPose's own
     ``people[0].pose_keypoints_2d``); no person or all zeros gives confidence-0 keypoints."""
@@ -185,6 +199,7 @@ def read_openpose(path: Path, min_conf: float = 0.0) -> BodyKeypoints:
     return from_body25(joints, min_conf)
 
 
+@guarded(lambda path: path)
 def read_behave_split(path: Path) -> dict[str, set[str]]:
     """``split.json`` -> ``{'train': sequences, 'test': sequences}``."""
     data = load_json(path)

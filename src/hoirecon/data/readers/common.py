@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import pickle
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -80,6 +82,33 @@ def load_json(path: Path) -> Any:
         raise SampleError(path, "file not found") from err
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SampleError(path, f"not valid JSON ({err})") from err
+
+
+@contextmanager
+def parsing(path: Path | str) -> Iterator[None]:
+    """Turn errors from interpreting the loaded contents of ``path`` (a list where a mapping was
+    expected, a string where a number was) into a :class:`SampleError` naming the file."""
+    try:
+        yield
+    except SampleError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
+        raise SampleError(path, f"malformed content ({type(err).__name__}: {err})") from err
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(locate: Callable[..., Path]) -> Callable[[F], F]:
+    """Decorate a file parser so malformed content raises a :class:`SampleError` naming the
+    file that ``locate(*args, **kwargs)`` returns (see :func:`parsing`)."""
+    def decorate(parser: F) -> F:
+        @functools.wraps(parser)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with parsing(locate(*args, **kwargs)):
+                return parser(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
 
 
 def field(data: Any, key: str, path: Path) -> Any:

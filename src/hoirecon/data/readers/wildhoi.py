@@ -31,9 +31,9 @@ from hoirecon.data.readers.common import (
     DatasetReader, LayoutError, SampleError, check_root, first_existing, image_size)
 from hoirecon.data.readers.records import BodyParams, ObjectPose, ReaderResult, axis_angle, nearest_rotation
 from hoirecon.data.readers.wildhoi_files import (
-    WILDHOI_FOLDERS, KeypointTrack, TestAnnotation, index_estimates, parse_estimate,
+    WILDHOI_FOLDERS, KeypointTrack, RawEstimate, TestAnnotation, index_estimates, parse_estimate,
     read_keypoint_track, read_object_poses, read_split_file, read_test_annotation)
-from hoirecon.data.sample import Sample
+from hoirecon.data.sample import Estimate, GroundTruth, Sample
 from hoirecon.objects import KEYPOINT_COUNTS, ObjectTemplate
 
 SPLIT_FILE = "train_test_split.json"
@@ -211,9 +211,11 @@ class WildHOIReader(DatasetReader):
         if not np.isfinite(keypoints).all():
             raise SampleError(kps.path, f"frame {frame}: keypoints contain NaN (no fit for this frame)")
         ann = read_test_annotation(annotation_file) if annotation_file is not None else None
-        rotation, pelvis = ann.camera if ann is not None and ann.camera is not None \
-            else (nearest_rotation(kps.cam_R[i]), kps.cam_T[i])
-        if not (np.isfinite(rotation).all() and np.isfinite(pelvis).all()):
+        if ann is not None and ann.camera is not None:
+            rotation, pelvis = ann.camera
+        elif np.isfinite(kps.cam_R[i]).all() and np.isfinite(kps.cam_T[i]).all():
+            rotation, pelvis = nearest_rotation(kps.cam_R[i]), kps.cam_T[i]
+        else:
             raise SampleError(kps.path, f"frame {frame}: camera contains NaN")
         focal, princpt = ann.intrinsics if ann is not None and ann.intrinsics is not None \
             else (kps.focal[i], kps.princpt[i])
@@ -245,14 +247,15 @@ class WildHOIReader(DatasetReader):
         template = self.templates.get(category)
         return None if template is None else np.asarray(template.keypoints, dtype=np.float64)
 
-    def _ground_truth(self, body: BodyParams | None, ann: TestAnnotation | None, category: str) -> Any:
+    def _ground_truth(self, body: BodyParams | None, ann: TestAnnotation | None,
+                      category: str) -> GroundTruth | None:
         keypoints = self._template_keypoints(category)
         if body is None or ann is None or self.body_model is None or keypoints is None:
             return None
         joints = body_joints(self.body_model, body.betas, body.body_pose)
         return assemble.ground_truth(body, joints, ann.object_pose, keypoints)
 
-    def _raw_estimate(self, track: _Track, frame: str) -> Any:
+    def _raw_estimate(self, track: _Track, frame: str) -> RawEstimate | None:
         if frame not in track.estimates:
             return None
         try:
@@ -261,7 +264,8 @@ class WildHOIReader(DatasetReader):
             self.report(err.path, f"frame {frame}: {err.message} (estimate ignored)")
             return None
 
-    def _estimate(self, track: _Track, frame: str, K: np.ndarray) -> tuple[BodyParams | None, Any]:
+    def _estimate(self, track: _Track, frame: str,
+                  K: np.ndarray) -> tuple[BodyParams | None, Estimate | None]:
         """The estimate record and, when its translation can be resolved, the typed estimate."""
         raw = self._raw_estimate(track, frame)
         if raw is None:

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from hoirecon.data.readers.common import SampleError, array_field, as_array, field, load_json, load_pickle
+from hoirecon.data.readers.common import (
+    SampleError, array_field, as_array, field, guarded, load_json, load_pickle)
 from hoirecon.data.readers.records import BodyParams, ObjectPose, axis_angle, nearest_rotation, rotmat
 from hoirecon.data.sample import NUM_BODY_JOINTS
 
@@ -119,6 +120,7 @@ def _pairs(data: Any, key: str, n: int, path: Path) -> np.ndarray:
     return _stacked(data, key, (2,), n, path)
 
 
+@guarded(lambda path, *_: path)
 def read_keypoint_track(path: Path, k: int) -> KeypointTrack:
     """Parse a ``_hoi_kps.pkl``; the first ``k`` object keypoints are kept (as the release does)."""
     data = load_pickle(path)
@@ -150,6 +152,7 @@ def _optional(data: Mapping, key: str, shape: tuple[int, ...], path: Path) -> np
     return array_field(data, key, shape, path) if key in data else None
 
 
+@guarded(lambda item, path: path)
 def parse_estimate(item: Any, path: Path) -> RawEstimate:
     """One SMPLer-X frame dict -> :class:`RawEstimate` (errors name the file and key)."""
     if "cam_R" in item:
@@ -169,6 +172,7 @@ def parse_estimate(item: Any, path: Path) -> RawEstimate:
         bbox=_optional(item, "bbox", (4,), path),
     )
 
+@guarded(lambda path, *_: path)
 def index_estimates(path: Path) -> dict[str, Any]:
     """``frame_id -> raw frame dict`` of a ``_smplx.pkl`` (frames are parsed one by one later)."""
     data = load_pickle(path)
@@ -177,6 +181,7 @@ def index_estimates(path: Path) -> dict[str, Any]:
     return {str(field(item, "frame_id", path)): item for item in data}
 
 
+@guarded(lambda path, *_: path)
 def read_object_poses(path: Path, frame_ids: list[str]) -> dict[str, ObjectPose]:
     """``frame_id -> camera-frame object pose`` from an ``_obj_RT.pkl``.
 
@@ -201,6 +206,7 @@ def read_object_poses(path: Path, frame_ids: list[str]) -> dict[str, ObjectPose]
                             array_field(it, "trans", (3,), path)) for fid, it in zip(ids, items)}
 
 
+@guarded(lambda path, *_: path)
 def read_test_annotation(path: Path) -> TestAnnotation:
     """Parse one test annotation pickle (see the module docstring for the keys)."""
     data = load_pickle(path)
@@ -223,6 +229,7 @@ def read_test_annotation(path: Path) -> TestAnnotation:
     )
 
 
+@guarded(lambda path, *_: path)
 def read_split_file(path: Path) -> dict[str, dict[str, set[str]]]:
     """``train_test_split.json`` -> ``{folder: {'train': videos, 'test': videos}}``.
 
