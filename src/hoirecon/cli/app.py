@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
 
 from hoirecon import __version__
+from hoirecon.cli.common import console
+from hoirecon.cli.data_cmds import data_app, preview, synth
 
 app = typer.Typer(
     name="hoirecon",
@@ -16,7 +17,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(stderr=True)
+app.command()(synth)
+app.command()(preview)
+app.add_typer(data_app, name="data")
 
 
 @app.callback()

@@ -1,0 +1,1 @@
+"""Synthetic in-the-wild HOI data with known ground truth (the embedded default dataset)."""

@@ -1,0 +1,50 @@
+"""Preview pictures of the embedded body interacting with each built-in object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hoirecon.data.synthetic.camera import look_at_rotation
+from hoirecon.data.synthetic.generator import SynthConfig
+from hoirecon.data.synthetic.scene import OBJECT_COLORS, SceneContext, sample_chunk
+from hoirecon.render import Camera, SceneMesh, render_scene, save_png
+
+SKIN = (0.80, 0.62, 0.50)
+BACKDROP = (236, 238, 242)
+
+
+def preview_camera(center: np.ndarray, radius: float, size: int, azimuth_deg: float = 35.0,
+                   elevation_deg: float = 12.0, fov_deg: float = 40.0) -> Camera:
+    """A camera (world = human frame) looking at a sphere (centre (3,), radius) from a 3/4 view."""
+    az, el = np.deg2rad(azimuth_deg), np.deg2rad(elevation_deg)
+    focal = 0.5 * size / np.tan(0.5 * np.deg2rad(fov_deg))
+    distance = 1.15 * radius / np.sin(0.5 * np.deg2rad(fov_deg))
+    eye = center + distance * np.array([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)])
+    rot = look_at_rotation(eye[None], center[None], np.zeros(1))[0]
+    k = np.array([[focal, 0.0, (size - 1) / 2], [0.0, focal, (size - 1) / 2], [0.0, 0.0, 1.0]])
+    return Camera(k, size, size, R=rot.T, t=-rot.T @ eye)
+
+
+def render_preview(category: str, seed: int = 0, size: int = 512, body_model: str | None = None) -> np.ndarray:
+    """An RGB picture (size, size, 3) uint8 of one sampled interaction of ``category``."""
+    ctx = SceneContext.build(category, SynthConfig(categories=(category,), body_model=body_model))
+    chunk = sample_chunk(ctx, np.random.default_rng(seed), 1)
+    both = np.concatenate([chunk.verts[0], chunk.obj_verts[0]])
+    center = 0.5 * (both.min(axis=0) + both.max(axis=0))
+    radius = float(np.linalg.norm(both - center, axis=1).max())
+    meshes = [SceneMesh(chunk.verts[0], ctx.faces, SKIN, "human"),
+              SceneMesh(chunk.obj_verts[0], np.asarray(ctx.template.faces), OBJECT_COLORS[category], "object")]
+    background = np.broadcast_to(np.array(BACKDROP, np.uint8), (size, size, 3)).copy()
+    return render_scene(meshes, preview_camera(center, radius, size), background=background).rgb
+
+
+def write_previews(out: Path, categories: tuple[str, ...], seed: int = 0, size: int = 512) -> list[Path]:
+    """Render one preview PNG per category into ``out``; returns the written paths."""
+    paths = []
+    for category in categories:
+        path = Path(out) / f"preview_{category}.png"
+        save_png(path, render_preview(category, seed=seed, size=size))
+        paths.append(path)
+    return paths
