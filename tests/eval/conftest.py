@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-_SPEC = importlib.util.spec_from_file_location("eval_fixtures", Path(__file__).with_name("eval_fixtures.py"))
+_PATH = Path(__file__).with_name("eval_fixtures.py")
+_SPEC = importlib.util.spec_from_file_location("eval_fixtures", _PATH)
 fx = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(fx)
 

@@ -15,7 +15,8 @@ def _batch(pred_body: np.ndarray, pred_obj: np.ndarray, gt_body: np.ndarray,
     rng = np.random.default_rng(9)
     body_faces = rng.integers(0, pred_body.shape[1], size=(60, 3))
     obj_faces = rng.integers(0, pred_obj.shape[1], size=(30, 3))
-    return MeshBatch(pred_body, pred_obj, gt_body, gt_obj, body_faces, obj_faces, np.arange(len(pred_body)))
+    frames = np.arange(len(pred_body))
+    return MeshBatch(pred_body, pred_obj, gt_body, gt_obj, body_faces, obj_faces, frames)
 
 
 def test_aligned_chamfer_unchanged_by_a_similarity_of_the_prediction() -> None:
@@ -71,7 +72,8 @@ def _move_rigidly(seq: dict, model, rot: np.ndarray, shift: np.ndarray) -> dict:
                 obj_trans=seq["obj_trans"] @ rot.T + shift)
 
 
-def test_behave_on_rhobin_files_is_invariant_to_moving_the_prediction(rhobin_case: dict, eval_fx) -> None:
+def test_behave_on_rhobin_files_is_invariant_to_moving_the_prediction(rhobin_case: dict,
+                                                                      eval_fx) -> None:
     from hoirecon.body import load_body_model
 
     reference = rhobin_case["reference"]

@@ -27,8 +27,12 @@ def _write(case: dict, fx, name: str, obj: object):
 
 def _drop_frames(seq: dict, rows: list[int]) -> dict:
     keep = [i for i in range(len(seq["frames"])) if i not in rows]
-    return {k: ([v[i] for i in keep] if isinstance(v, list) else v[keep] if isinstance(v, np.ndarray) else v)
-            for k, v in seq.items()}
+    def cut(v):
+        if isinstance(v, list):
+            return [v[i] for i in keep]
+        return v[keep] if isinstance(v, np.ndarray) else v
+
+    return {k: cut(v) for k, v in seq.items()}
 
 
 def test_perfect_submission_scores_perfectly_on_every_track(rhobin_case: dict) -> None:
@@ -59,7 +63,8 @@ def test_object_errors_match_the_single_pose_metrics(rhobin_case: dict, eval_fx)
     np.testing.assert_allclose(result.table.values["mssd_mm"][~rows], 0.0, atol=1e-6)
     seq = rhobin_case["reference"]["annotations"][seq_name]
     from hoirecon.eval.sampling import sample_surface
-    points = sample_surface(eval_fx.tetra_template()["verts"], eval_fx.tetra_template()["faces"], OBJ_SAMPLES, 0)
+    tetra = eval_fx.tetra_template()
+    points = sample_surface(tetra["verts"], tetra["faces"], OBJ_SAMPLES, 0)
     want = metrics.mspd(seq["obj_rots"][0], pred[seq_name]["obj_trans"][0], seq["obj_rots"][0],
                         seq["obj_trans"][0], points, metrics.BEHAVE_K)
     assert result.table.values["mspd_px"][0] == pytest.approx(want)
@@ -123,8 +128,9 @@ def test_poses_72_and_156_give_the_same_scores(rhobin_case: dict, eval_fx) -> No
         wide[:, :69] = seq["poses"][:, :69]
         wide[:, 111:114] = seq["poses"][:, 69:72]
         pred156[name] = dict(seq, poses=wide)
-    a = evaluate_human_files(_write(rhobin_case, eval_fx, "p72", pred72), rhobin_case["ref"], rhobin_case["models"])
-    b = evaluate_human_files(_write(rhobin_case, eval_fx, "p156", pred156), rhobin_case["ref"], rhobin_case["models"])
+    ref, models = rhobin_case["ref"], rhobin_case["models"]
+    a = evaluate_human_files(_write(rhobin_case, eval_fx, "p72", pred72), ref, models)
+    b = evaluate_human_files(_write(rhobin_case, eval_fx, "p156", pred156), ref, models)
     assert a.summary["mpjpe_mm"] > 1.0
     assert b.summary == pytest.approx(a.summary)
 
@@ -136,7 +142,8 @@ def test_pose_layouts_map_onto_a_hand_model() -> None:
     poses = np.arange(72, dtype=float)[None]
     out = pose_inputs(Fake(), poses)
     assert out["body_pose"].shape == (1, 63) and out["left_hand_pose"][0, :3].tolist() == [66, 67, 68]
-    assert out["right_hand_pose"][0, :3].tolist() == [69, 70, 71] and not out["right_hand_pose"][0, 3:].any()
+    right = out["right_hand_pose"][0]
+    assert right[:3].tolist() == [69, 70, 71] and not right[3:].any()
 
 
 def test_missing_key_names_key_and_file(rhobin_case: dict, eval_fx) -> None:
@@ -149,11 +156,18 @@ def test_missing_key_names_key_and_file(rhobin_case: dict, eval_fx) -> None:
     assert evaluate_human_files(path, rhobin_case["ref"], rhobin_case["models"]).counts["scored"] == 20
 
 
+def _set_first(**changes):
+    def change(pred: dict) -> None:
+        name = sorted(pred)[0]
+        pred[name] = changes["whole"] if "whole" in changes else dict(pred[name], **changes)
+    return change
+
+
 @pytest.mark.parametrize("change, message", [
-    (lambda p: p.__setitem__(sorted(p)[0], dict(p[sorted(p)[0]], poses=np.zeros((12, 70)))), r"'poses'.*\(T, 72\) or \(T, 156\)"),
-    (lambda p: p.__setitem__(sorted(p)[0], dict(p[sorted(p)[0]], trans=np.zeros((5, 3)))), r"'trans'.*5 rows"),
-    (lambda p: p.__setitem__(sorted(p)[0], dict(p[sorted(p)[0]], gender="robot")), r"'gender'"),
-    (lambda p: p.__setitem__(sorted(p)[0], [1, 2, 3]), r"expected a dict"),
+    (_set_first(poses=np.zeros((12, 70))), r"'poses'.*\(T, 72\) or \(T, 156\)"),
+    (_set_first(trans=np.zeros((5, 3))), r"'trans'.*5 rows"),
+    (_set_first(gender="robot"), r"'gender'"),
+    (_set_first(whole=[1, 2, 3]), r"expected a dict"),
 ])
 def test_malformed_sequences_name_the_problem(rhobin_case: dict, eval_fx, change, message) -> None:
     pred = eval_fx.submission_from(rhobin_case["reference"])

@@ -42,8 +42,10 @@ def test_rotation_by_declared_symmetry_has_no_rotation_error(fit_case: dict, eva
     rot_s, t_s = template.symmetries[1]
     gt = fit_case["gt"]
     rot = gt["object_rotation"] @ rot_s
-    trans = gt["object_translation"] + gt["object_scale"][:, None] * np.einsum("nij,j->ni", gt["object_rotation"], t_s)
-    eval_fx.write_fits(fit_case["fits"], eval_fx.perturbed(gt, object_rotation=rot, object_translation=trans))
+    shift = gt["object_scale"][:, None] * np.einsum("nij,j->ni", gt["object_rotation"], t_s)
+    trans = gt["object_translation"] + shift
+    moved = eval_fx.perturbed(gt, object_rotation=rot, object_translation=trans)
+    eval_fx.write_fits(fit_case["fits"], moved)
     result = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
     assert result.summary["rot_err_deg"] == pytest.approx(0.0, abs=1e-5)
     plain = np.degrees(np.arccos(np.clip((np.trace(rot_s) - 1) / 2, -1, 1)))
@@ -81,7 +83,8 @@ def test_seeded_and_sample_count_matter(fit_case: dict, eval_fx) -> None:
 
 
 def test_unknown_fitted_category_is_an_error(fit_case: dict, eval_fx) -> None:
-    (fit_case["fits"] / "fits" / f"{eval_fx.CATEGORY}.npz").rename(fit_case["fits"] / "fits" / "teapot.npz")
+    folder = fit_case["fits"] / "fits"
+    (folder / f"{eval_fx.CATEGORY}.npz").rename(folder / "teapot.npz")
     with pytest.raises(EvalInputError, match="teapot"):
         evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
 

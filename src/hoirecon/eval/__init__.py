@@ -1,2 +1,3 @@
-"""Evaluation: metrics (:mod:`hoirecon.eval.metrics`) and surface sampling
-(:mod:`hoirecon.eval.sampling`) for the BEHAVE/CHORE, WildHOI and RHOBIN protocols."""
+"""Evaluation: metrics (:mod:`hoirecon.eval.metrics`), surface sampling
+(:mod:`hoirecon.eval.sampling`), the BEHAVE/CHORE, WildHOI and RHOBIN protocols
+(:mod:`hoirecon.eval.protocols`) and reports (:mod:`hoirecon.eval.report`)."""

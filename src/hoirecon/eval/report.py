@@ -105,10 +105,10 @@ def per_frame_csv(result: ProtocolResult) -> str:
 def summary_markdown(result: ProtocolResult) -> str:
     """The leaderboard row, per-group means, counts and notes as Markdown."""
     labels = [m.label for m in result.metrics]
-    text = [f"# {result.protocol}: {result.method}\n",
-            markdown_table(["method", *labels],
-                           [[result.method, *(_number(result.summary[m.key]) for m in result.metrics)]])]
-    group_keys = [m for m in result.metrics if any(m.key in g for g in result.group_summary.values())]
+    row = [result.method, *(_number(result.summary[m.key]) for m in result.metrics)]
+    text = [f"# {result.protocol}: {result.method}\n", markdown_table(["method", *labels], [row])]
+    groups = result.group_summary.values()
+    group_keys = [m for m in result.metrics if any(m.key in g for g in groups)]
     if result.group_summary and group_keys:
         text.append("\n## Per group\n\n")
         text.append(markdown_table(["group", *(m.label for m in group_keys)], [

@@ -40,14 +40,16 @@ class BodyModels:
 
     ``source`` is a folder of official model files (``SMPL_MALE.pkl``, ``SMPLH_FEMALE.npz``,
     ...; the gender picks the file), one model file, or None for the embedded body. With one
-    file or the embedded body every gender gets the same model, which is logged once.
+    file or the embedded body every gender gets the same model; with ``note_genders`` (files
+    that carry a gender per sequence) that is logged once and kept in :attr:`notes`.
     """
 
-    def __init__(self, source: str | Path | None = None) -> None:
+    def __init__(self, source: str | Path | None = None, note_genders: bool = True) -> None:
         self.source = None if source is None else Path(source)
         if self.source is not None and not self.source.exists():
             raise EvalInputError(f"{self.source}: body model file or folder not found")
         self._models: dict[str, BodyModel] = {}
+        self._note_genders = note_genders
         self.notes: list[str] = []
 
     @property
@@ -63,9 +65,10 @@ class BodyModels:
         return self._models[key]
 
     def _load(self, key: str) -> BodyModel:
-        if not self.per_gender:
+        if not self.per_gender and self._note_genders:
             what = "the embedded body" if self.source is None else str(self.source)
-            note = f"one body model ({what}) is used for every gender; the files' genders are ignored"
+            note = (f"one body model ({what}) is used for every gender; "
+                    "the files' genders are ignored")
             log.info(note)
             self.notes.append(note)
         try:

@@ -115,7 +115,9 @@ def _category_pairs(dataset: Dataset, fits: Path, category: str, split: str) -> 
     pred = {}
     for key in PARAMS:
         column = np.asarray(fit.columns[key], dtype=np.float64)
-        picked = column[np.maximum(take, 0)] if len(column) else np.zeros((len(ids), *gt[key].shape[1:]))
+        if len(column) == 0:
+            column = np.zeros((1, *gt[key].shape[1:]))
+        picked = column[np.maximum(take, 0)]
         pred[key] = np.where((take >= 0).reshape(-1, *[1] * (picked.ndim - 1)), picked, np.nan)
     valid = _valid_rows(pred)
     status = [STATUS_MISSING if t < 0 else STATUS_OK if v else STATUS_INVALID
@@ -145,7 +147,8 @@ def load_fit_inputs(data: str | Path, fits: str | Path, body_model: str | Path |
         raise EvalInputError(f"{fits_path(fits, unknown[0])}: unknown category {unknown[0]!r}; "
                              f"dataset {dataset.root} has {dataset.categories}")
     source, gender = _body_source(dataset, body_model)
-    inputs = FitInputs(Path(data), fits, _method_name(fits), BodyModels(source), gender)
+    bodies = BodyModels(source, note_genders=False)
+    inputs = FitInputs(Path(data), fits, _method_name(fits), bodies, gender)
     for category in fitted:
         pairs = _category_pairs(dataset, fits, category, split)
         _log_skips(pairs)

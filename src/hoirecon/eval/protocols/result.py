@@ -73,7 +73,7 @@ class ProtocolResult:
     """Outcome of one protocol run: the leaderboard row, per-group rows and per-frame values."""
 
     protocol: str
-    """Protocol name: ``wildhoi``, ``behave``, ``rhobin-object``, ``rhobin-human``, ``rhobin-joint``."""
+    """``wildhoi``, ``behave``, ``rhobin-object``, ``rhobin-human`` or ``rhobin-joint``."""
     method: str
     """Name of the evaluated method (preset name, or the fits folder / results file name)."""
     metrics: tuple[MetricSpec, ...]

@@ -32,6 +32,7 @@ from scipy.spatial.transform import Rotation
 from hoirecon.eval.protocols.bodies import POSE_SIZES
 from hoirecon.eval.protocols.result import EvalInputError
 
+POSE_SHAPES = tuple((None, width) for width in POSE_SIZES)
 BODY_KEYS = ("frames", "gender", "poses", "betas", "trans")
 OBJECT_KEYS = ("obj_rots", "obj_trans")
 GENDERS = ("male", "female", "neutral")
@@ -111,7 +112,8 @@ def read_pickle(path: str | Path) -> Any:
             return _ArrayUnpickler(handle).load()
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError,
             TypeError, ValueError, OSError) as error:
-        raise EvalInputError(f"{path}: not a readable results/reference pickle ({error})") from error
+        raise EvalInputError(
+            f"{path}: not a readable results/reference pickle ({error})") from error
 
 
 def _where(path: Path, seq: str, key: str | None = None) -> str:
@@ -125,9 +127,11 @@ def _array(raw: dict, key: str, path: Path, seq: str, shapes: tuple[tuple, ...])
     except (TypeError, ValueError) as error:
         raise EvalInputError(f"{_where(path, seq, key)}: expected numbers ({error})") from error
     for shape in shapes:
-        if value.ndim == len(shape) and all(w is None or w == g for w, g in zip(shape, value.shape)):
+        fits = all(w is None or w == g for w, g in zip(shape, value.shape))
+        if value.ndim == len(shape) and fits:
             return value
-    wanted = " or ".join("(" + ", ".join("T" if w is None else str(w) for w in s) + ")" for s in shapes)
+    wanted = " or ".join(
+        "(" + ", ".join("T" if w is None else str(w) for w in s) + ")" for s in shapes)
     raise EvalInputError(f"{_where(path, seq, key)}: expected shape {wanted}, got {value.shape}")
 
 
@@ -200,7 +204,8 @@ def parse_sequence(raw: Any, path: Path, name: str, need_body: bool,
     if not isinstance(raw, dict):
         raise EvalInputError(f"{_where(path, name)}: expected a dict of arrays, got "
                              f"{type(raw).__name__}")
-    needed = ("frames",) + (BODY_KEYS[1:] if need_body else ()) + (OBJECT_KEYS if need_object else ())
+    needed = ("frames", *(BODY_KEYS[1:] if need_body else ()),
+              *(OBJECT_KEYS if need_object else ()))
     missing = [k for k in needed if k not in raw]
     if missing:
         raise EvalInputError(f"{_where(path, name)}: missing key {missing[0]!r}")
@@ -212,7 +217,7 @@ def parse_sequence(raw: Any, path: Path, name: str, need_body: bool,
     seq = Sequence(
         name=name, frames=frames,
         gender=_gender(raw, path, name) if body else "neutral",
-        poses=_array(raw, "poses", path, name, tuple((None, w) for w in POSE_SIZES)) if body else None,
+        poses=_array(raw, "poses", path, name, POSE_SHAPES) if body else None,
         betas=_betas(raw, path, name, len(frames)) if body else None,
         trans=_array(raw, "trans", path, name, ((None, 3),)) if body else None,
         obj_rots=_rotations(raw, path, name) if obj else None,
@@ -238,7 +243,8 @@ def load_rhobin_file(path: str | Path, need_body: bool, need_object: bool) -> Rh
     path = Path(path)
     data = read_pickle(path)
     if not isinstance(data, dict):
-        raise EvalInputError(f"{path}: expected a dict {{sequence: {{...}}}}, got {type(data).__name__}")
+        raise EvalInputError(
+            f"{path}: expected a dict {{sequence: {{...}}}}, got {type(data).__name__}")
     templates = data.get("templates", {}) or {}
     entries = data["annotations"] if "annotations" in data else {
         k: v for k, v in data.items() if k not in _RESERVED}
