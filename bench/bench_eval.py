@@ -165,7 +165,7 @@ def main() -> None:
         return
     model = f"random SMPL-topology model ({SMPL_VERTS} verts), object {BENCH_OBJECT!r}"
     print(f"RHOBIN joint protocol, 1,000 frames, 6k samples/mesh ({model}): "
-          f"{protocol['joint']:.1f} s ({1000 * protocol['joint'] / 1000:.1f} ms/frame)")
+          f"{protocol['joint']:.1f} s ({protocol['joint']:.1f} ms/frame)")
     print(f"RHOBIN human protocol, 1,000 frames ({model}): {protocol['human']:.2f} s")
 
 

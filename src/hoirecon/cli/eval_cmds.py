@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 eval_app = typer.Typer(help="Score reconstructions with the WildHOI, BEHAVE and RHOBIN protocols.",
@@ -39,7 +40,7 @@ Samples10k = typer.Option(10_000, "--samples", min=1, help="Surface samples per 
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=INPUT_ERROR_EXIT)
 
 
@@ -66,12 +67,12 @@ def print_result(result) -> None:  # noqa: ANN001 - a ProtocolResult
     table.add_column("method")
     for metric in result.metrics:
         table.add_column(metric.label, justify="right")
-    table.add_row(result.method, *(f"{result.summary[m.key]:.4g}" for m in result.metrics))
+    table.add_row(escape(result.method), *(f"{result.summary[m.key]:.4g}" for m in result.metrics))
     out_console.print(table)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     out_console.print(f"frames: {counts}", highlight=False)
     for note in result.notes:
-        out_console.print(f"note: {note}", highlight=False)
+        out_console.print(f"note: {escape(note)}", highlight=False)
 
 
 @eval_app.command("wildhoi")
@@ -85,8 +86,10 @@ def wildhoi(
                                     help="Body model file or folder (default: the dataset's)."),
     name: str = NameOpt,
 ) -> None:
-    """WildHOI protocol: human frame, no Procrustes; SMPL/object chamfer (cm), rotation (deg)
-    and translation (cm) errors of the object."""
+    """WildHOI protocol: SMPL/object chamfer (cm), object rotation (deg) and translation (cm).
+
+    Human frame (pelvis at the origin, zero orientation), no Procrustes.
+    """
     from hoirecon.eval.protocols import evaluate_wildhoi
 
     _run(lambda: evaluate_wildhoi(data, fits, samples, seed, body_model), report, name)
@@ -105,8 +108,10 @@ def behave(
     body_model: Path = ModelsOpt,
     name: str = NameOpt,
 ) -> None:
-    """BEHAVE/CHORE protocol: Procrustes on [body; object], then chamfer per mesh (cm), on a
-    dataset and fits (--data/--fits) or on RHOBIN files (--pred/--ref)."""
+    """BEHAVE/CHORE protocol: joint body+object Procrustes, then chamfer per mesh (cm).
+
+    Inputs: a dataset and fits (--data/--fits), or RHOBIN files (--pred/--ref).
+    """
     from hoirecon.eval.protocols import evaluate_behave, evaluate_behave_files
 
     files_mode = pred is not None and ref is not None and data is None and fits is None

@@ -106,7 +106,7 @@ def summary_markdown(result: ProtocolResult) -> str:
     """The leaderboard row, per-group means, counts and notes as Markdown."""
     labels = [m.label for m in result.metrics]
     row = [result.method, *(_number(result.summary[m.key]) for m in result.metrics)]
-    text = [f"# {result.protocol}: {result.method}\n", markdown_table(["method", *labels], [row])]
+    text = [f"# {result.protocol}: {result.method}\n\n", markdown_table(["method", *labels], [row])]
     groups = result.group_summary.values()
     group_keys = [m for m in result.metrics if any(m.key in g for g in groups)]
     if result.group_summary and group_keys:

@@ -9,6 +9,7 @@ with NaN/inf, a non-rotation or a scale <= 0 are ``invalid``; both are counted a
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -157,11 +158,13 @@ def load_fit_inputs(data: str | Path, fits: str | Path, body_model: str | Path |
 
 
 def _method_name(fits: Path) -> str:
+    """The preset recorded in ``fit.json``, else the folder name."""
     try:
-        info = load_fits(fits, fitted_categories(fits)[0]).info
-    except ValueError:
+        info = json.loads((fits / "fit.json").read_text())
+    except (OSError, ValueError):
         info = {}
-    return str(info.get("preset") or fits.resolve().name)
+    preset = info.get("preset") if isinstance(info, dict) else None
+    return str(preset or fits.resolve().name)
 
 
 def _log_skips(pairs: CategoryPairs) -> None:

@@ -10,13 +10,15 @@ millimetres for the joint track, 10,000 in centimetres for the BEHAVE protocol.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from hoirecon.eval.protocols.bodies import BodyModels, PosedBodies, chunks, pose_bodies, pose_inputs
-from hoirecon.eval.protocols.file_templates import TemplateLookup, place_behave
+from hoirecon.eval.protocols.file_templates import FileTemplate, TemplateLookup, place_behave
 from hoirecon.eval.protocols.matching import (
+    SequenceMatch,
     enforce_coverage,
     files_result,
     match_frames,
@@ -57,6 +59,21 @@ def _object_vertices(vertices: np.ndarray, seq: Sequence, rows: np.ndarray) -> n
     return place_behave(vertices, seq.obj_rots[rows], seq.obj_trans[rows], scales)
 
 
+def _mesh_batches(m: SequenceMatch, bodies: BodyModels,
+                  template: FileTemplate) -> Iterator[MeshBatch]:
+    """Chunks of one sequence's scored frames as meshes; frame numbers are table positions."""
+    ok = np.flatnonzero(m.ok)
+    for part in chunks(len(ok)):
+        sel = ok[part]
+        r, p = m.ref_rows[sel], m.pred_rows[sel]
+        yield MeshBatch(
+            pose_sequence(bodies, m.pred, p, gender=m.ref.gender).vertices,
+            _object_vertices(template.vertices, m.pred, p),
+            pose_sequence(bodies, m.ref, r).vertices,
+            _object_vertices(template.vertices, m.ref, r),
+            bodies.get(m.ref.gender).faces, template.faces, m.offset + sel)
+
+
 def evaluate_joint_files(pred: str | Path, ref: str | Path, model_folder: str | Path | None = None,
                          samples: int = RHOBIN_JOINT_SAMPLES, seed: int = 0, unit: str = "mm",
                          protocol: str = "rhobin-joint") -> ProtocolResult:
@@ -85,18 +102,11 @@ def evaluate_joint_files(pred: str | Path, ref: str | Path, model_folder: str | 
     keys = [m.key for m in metrics]
     table = matching_table(matching, keys)
     for m in matching.sequences:
-        template, ok = templates.get(m.ref), np.flatnonzero(m.ok)
-        for part in chunks(len(ok)):
-            sel = ok[part]
-            r, p = m.ref_rows[sel], m.pred_rows[sel]
-            batch = MeshBatch(
-                pose_sequence(bodies, m.pred, p, gender=m.ref.gender).vertices,
-                _object_vertices(template.vertices, m.pred, p),
-                pose_sequence(bodies, m.ref, r).vertices,
-                _object_vertices(template.vertices, m.ref, r),
-                bodies.get(m.ref.gender).faces, template.faces, m.offset + sel)
+        template = templates.get(m.ref)
+        for batch in _mesh_batches(m, bodies, template):
             errors = surface_errors(batch, samples, seed, align=True) * UNIT_SCALE[unit]
-            table.values[keys[0]][m.offset + sel], table.values[keys[1]][m.offset + sel] = errors.T
+            table.values[keys[0]][batch.frame_numbers] = errors[:, 0]
+            table.values[keys[1]][batch.frame_numbers] = errors[:, 1]
     mark_unsampled(table, keys[0])
     summary = {k: worst_filled_mean(table.values[k], table.ok) for k in keys}
     return files_result(protocol, pred_file, ref_file, matching, table, metrics, summary,
