@@ -10,6 +10,7 @@ from rich.logging import RichHandler
 from hoirecon import __version__
 from hoirecon.cli.common import console
 from hoirecon.cli.data_cmds import data_app, preview, synth
+from hoirecon.cli.eval_cmds import eval_app
 
 app = typer.Typer(
     name="hoirecon",
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.command()(synth)
 app.command()(preview)
 app.add_typer(data_app, name="data")
+app.add_typer(eval_app, name="eval")
 
 
 @app.callback()
