@@ -1,0 +1,80 @@
+"""CLI: ``hoirecon occlusion`` — the mean occlusion maps of a category, for the contact loss.
+
+Unusable inputs (missing dataset, unknown category or split, unreadable body model, no usable
+image) end with one line naming the problem and exit code 2; single broken images are skipped
+and counted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.markup import escape
+
+from hoirecon.cli.common import console
+from hoirecon.fitting.occlusion import DEFAULT_DILATION, DEFAULT_ETA
+
+INPUT_ERROR_EXIT = 2
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=INPUT_ERROR_EXIT)
+
+
+def _progress_bar():  # noqa: ANN202 - a rich Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=False)
+
+
+def _summary(maps) -> str:  # noqa: ANN001 - an OcclusionMaps
+    """Images used/skipped and the mean contact-candidate set sizes at the maps' eta."""
+    sets = [maps.contacts(occ) for occ in maps.per_image]
+    mean_h = float(np.mean([len(s.human_ids) for s in sets])) if sets else 0.0
+    mean_o = float(np.mean([len(s.object_ids) for s in sets])) if sets else 0.0
+    return (f"{maps.category}: {maps.num_images} images used, {len(maps.skipped)} skipped; "
+            f"mean candidate set sizes at eta={maps.eta:g}: |C_h| {mean_h:.1f} of "
+            f"{maps.body_vertex_count} body vertices, |C_o| {mean_o:.1f} of "
+            f"{maps.template_vertex_count} object vertices")
+
+
+def occlusion(
+    data: Path = typer.Option(..., "--data", help="Dataset folder in the hoirecon format."),
+    category: str = typer.Option(..., "--category", help="Category whose images are averaged."),
+    out: Path = typer.Option(..., "--out", help="Output .npz of the mean maps (written atomically)."),
+    split: str = typer.Option("train", "--split", help="Split whose images are averaged."),
+    eta: float = typer.Option(DEFAULT_ETA, "--eta", min=0.0, max=1.0,
+                              help="Contact threshold on c * mean(c), stored with the maps."),
+    dilation: float = typer.Option(DEFAULT_DILATION, "--dilation", min=0.0, max=0.5,
+                                   help="Silhouette dilation, fraction of the image size."),
+    body_model: str = typer.Option(None, "--body-model",
+                                   help="SMPL/SMPL-H/SMPL-X file or folder; default: the embedded body."),
+) -> None:
+    """Average per-image occlusion maps (where body and object silhouettes meet) over a split."""
+    from hoirecon.body import load_body_model
+    from hoirecon.data.dataset import load_dataset
+    from hoirecon.fitting.occlusion import compute_occlusion_maps, save_occlusion_maps
+
+    try:
+        dataset = load_dataset(data)
+        total = len(dataset.indices(category, split))
+        model = load_body_model(body_model)
+    except (ValueError, FileNotFoundError, KeyError, OSError) as error:
+        raise _fail(str(error).strip("'\"")) from None
+    if total == 0:
+        raise _fail(f"{data}: category {category!r} has no {split!r} images")
+    with _progress_bar() as bar:
+        task = bar.add_task(f"occlusion {category}", total=total)
+        maps = compute_occlusion_maps(dataset, category, split, model, eta=eta, dilation=dilation,
+                                      progress=lambda done, _: bar.update(task, completed=done))
+    for item in maps.skipped:
+        console.print(f"skipped {item.image_id}: {escape(item.reason)}", highlight=False, soft_wrap=True)
+    console.print(_summary(maps), highlight=False, soft_wrap=True)
+    if maps.num_images == 0:
+        raise _fail(f"{data}: no usable {split!r} image of {category!r}; nothing written")
+    save_occlusion_maps(out, maps)
+    console.print(f"wrote {out}", highlight=False)

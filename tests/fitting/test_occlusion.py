@@ -1,0 +1,209 @@
+"""Occlusion maps and contact candidates: exact maps on a constructed scene, mean maps that
+single out the hands for a bat, contact sets that beat chance against true contacts, a maps
+file that round-trips and refuses the wrong body, and the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from hoirecon.body import load_body_model
+from hoirecon.data.dataset import load_columns, load_dataset
+from hoirecon.data.synthetic.generator import SynthConfig, generate
+from hoirecon.fitting.body_parts import body_part_vertices
+from hoirecon.fitting.occlusion import (
+    DEFAULT_ETA,
+    ImageOcclusion,
+    OcclusionMaps,
+    compute_occlusion_maps,
+    contact_sets,
+    contact_truth,
+    dilation_radius,
+    image_occlusion,
+    load_occlusion_maps,
+    mean_maps,
+    overlap_region,
+    precision_recall,
+    save_occlusion_maps,
+    vertices_in_region,
+)
+from hoirecon.objects import get_category_template
+
+K = np.array([[100.0, 0.0, 50.0], [0.0, 100.0, 50.0], [0.0, 0.0, 1.0]])
+CATEGORY = "baseball_bat"
+
+
+@pytest.fixture(scope="module")
+def body():
+    return load_body_model()
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("occ")
+    generate(root, SynthConfig(categories=(CATEGORY,), train=32, test=6, image_size=64, seed=0))
+    return root
+
+
+@pytest.fixture(scope="module")
+def train_maps(synth_root, body) -> OcclusionMaps:
+    return compute_occlusion_maps(load_dataset(synth_root), CATEGORY, "train", body)
+
+
+def _at_pixels(uv: list[tuple[float, float]], depth: float = 2.0) -> np.ndarray:
+    """Camera points at ``depth`` that project to the pixels ``uv``."""
+    uv = np.asarray(uv, dtype=np.float64)
+    return np.c_[(uv - K[:2, 2]) / K[0, 0] * depth, np.full(len(uv), depth)]
+
+
+def _touching_masks() -> tuple[np.ndarray, np.ndarray]:
+    human = np.zeros((100, 100), bool)
+    obj = np.zeros((100, 100), bool)
+    human[10:90, 10:50] = True
+    obj[40:60, 50:95] = True
+    return human, obj
+
+
+def test_overlap_region_is_the_band_where_silhouettes_meet() -> None:
+    human, obj = _touching_masks()
+    region = overlap_region(human, obj, radius=3)
+    rows, cols = np.nonzero(region)
+    assert cols.min() >= 47 and cols.max() <= 52
+    assert rows.min() >= 37 and rows.max() <= 62
+    assert region[50, 49] and region[50, 50] and not region[20, 49] and not region[50, 60]
+    assert not overlap_region(human, np.zeros_like(obj), 3).any()
+    with pytest.raises(ValueError, match="object_mask"):
+        overlap_region(human, obj[:50], 3)
+
+
+def test_vertices_in_the_overlap_get_one_and_the_others_zero() -> None:
+    human, obj = _touching_masks()
+    body = np.concatenate([_at_pixels([(49, 50), (48, 45), (20, 50), (49, 20), (500, 50)]),
+                           [[0.0, 0.0, -2.0]]])
+    thing = _at_pixels([(51, 50), (52, 55), (90, 50), (51, 20)])
+    occ = image_occlusion("x", body, thing, K, human, obj, dilation=0.03)
+    assert occ.human_ids.tolist() == [0, 1]
+    assert occ.object_ids.tolist() == [0, 1]
+    np.testing.assert_array_equal(vertices_in_region(body, K, np.ones((100, 100), bool)),
+                                  [True, True, True, True, False, False])
+    assert dilation_radius((100, 100), 0.03) == 3 and dilation_radius((10, 10), 0.01) == 1
+
+
+def test_contact_sets_keep_occluded_vertices_above_eta_with_their_weights() -> None:
+    occ = ImageOcclusion("x", np.array([0, 2, 3]), np.array([1]))
+    mean_h = np.array([0.9, 0.9, 0.05, 0.5])
+    mean_o = np.array([0.0, 0.3])
+    sets = contact_sets(occ, mean_h, mean_o, eta=0.1)
+    assert sets.human_ids.tolist() == [0, 3] and sets.object_ids.tolist() == [1]
+    np.testing.assert_allclose(sets.human_weight, [0.9, 0.5])
+    np.testing.assert_allclose(sets.object_weight, [0.3])
+    assert len(contact_sets(occ, mean_h, mean_o, eta=0.95).human_ids) == 0
+    h, o = mean_maps([occ, ImageOcclusion("y", np.array([0]), np.array([], int))], 4, 2)
+    np.testing.assert_allclose(h, [1.0, 0.0, 0.5, 0.5])
+    np.testing.assert_allclose(o, [0.0, 0.5])
+
+
+def test_mean_maps_of_a_bat_put_the_most_mass_on_the_hands(train_maps, body) -> None:
+    assert train_maps.num_images == 32 and not train_maps.skipped
+    assert train_maps.mean_human.shape == (body.num_vertices,)
+    assert train_maps.mean_object.shape == (len(get_category_template(CATEGORY).vertices),)
+    parts = body_part_vertices(body)
+    per_part = {p: train_maps.mean_human[ids].mean() for p, ids in parts.items()}
+    hands = train_maps.mean_human[np.concatenate([parts["left_hand"], parts["right_hand"]])].mean()
+    assert max(per_part, key=per_part.get) in ("left_hand", "right_hand")
+    assert all(hands > 1.5 * v for p, v in per_part.items() if not p.endswith("hand"))
+    assert per_part["left_foot"] == 0 and per_part["right_foot"] == 0
+
+
+def test_contact_sets_find_true_contacts_far_above_chance(synth_root, train_maps, body) -> None:
+    dataset = load_dataset(synth_root)
+    test = compute_occlusion_maps(dataset, CATEGORY, "test", body)
+    template = get_category_template(CATEGORY)
+    hits = predicted = true = 0
+    for occ in test.per_image:
+        truth = contact_truth(dataset.sample(CATEGORY, occ.image_id), template, body)
+        sets = train_maps.contacts(occ)
+        hits += len(np.intersect1d(sets.human_ids, truth.human_ids))
+        predicted, true = predicted + len(sets.human_ids), true + len(truth.human_ids)
+    chance = true / (len(test.per_image) * body.num_vertices)
+    assert predicted > 0 and true > 0
+    assert hits / predicted > 3 * chance and hits / true > 0.1
+    assert precision_recall(np.array([1, 2, 3, 4]), np.array([2, 4, 9])) == (0.5, 2 / 3)
+
+
+def test_broken_samples_are_skipped_and_reported(tmp_path: Path, body) -> None:
+    root = tmp_path / "ds"
+    generate(root, SynthConfig(categories=(CATEGORY,), train=3, test=0, image_size=48, seed=3))
+    dataset = load_dataset(root)
+    first, second, _ = list(dataset.samples(CATEGORY, "train"))
+    first.object_mask_path.unlink()
+    npz = root / "annotations" / f"{CATEGORY}.npz"
+    cols = load_columns(npz)
+    for key in ("est_corr_weight", "est_object_keypoint_conf"):
+        cols[key][1] = 0.0
+    np.savez(npz, **cols)
+    seen = []
+    maps = compute_occlusion_maps(load_dataset(root), CATEGORY, "train", body,
+                                  progress=lambda done, total: seen.append((done, total)))
+    reasons = {s.image_id: s.reason for s in maps.skipped}
+    assert maps.num_images == 1 and set(reasons) == {first.image_id, second.image_id}
+    assert "mask" in reasons[first.image_id] and "object pose" in reasons[second.image_id]
+    assert seen[-1] == (3, 3)
+
+
+def test_maps_file_round_trips_and_refuses_a_mismatch(tmp_path: Path, train_maps, body) -> None:
+    path = save_occlusion_maps(tmp_path / "maps" / f"{CATEGORY}.npz", train_maps)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    back = load_occlusion_maps(path, category=CATEGORY, body_vertex_count=body.num_vertices,
+                               template_vertex_count=train_maps.template_vertex_count)
+    np.testing.assert_array_equal(back.mean_human, train_maps.mean_human)
+    np.testing.assert_array_equal(back.mean_object, train_maps.mean_object)
+    assert back.image_ids == train_maps.image_ids and back.eta == DEFAULT_ETA
+    with pytest.raises(ValueError, match="body_vertex_count"):
+        load_occlusion_maps(path, body_vertex_count=6890)
+    with pytest.raises(ValueError, match="category"):
+        load_occlusion_maps(path, category="violin")
+    with np.load(path) as npz:
+        cols = {k: npz[k] for k in npz.files}
+    np.savez(tmp_path / "short.npz", **dict(cols, mean_object=cols["mean_object"][:-1]))
+    with pytest.raises(ValueError, match="short.npz.*mean_object"):
+        load_occlusion_maps(tmp_path / "short.npz")
+    np.savez(tmp_path / "nokey.npz", **{k: v for k, v in cols.items() if k != "eta"})
+    with pytest.raises(ValueError, match="nokey.npz.*eta"):
+        load_occlusion_maps(tmp_path / "nokey.npz")
+
+
+def _cli_app() -> typer.Typer:
+    path = Path(__file__).resolve().parents[2] / "src" / "hoirecon" / "cli" / "occlusion_cmd.py"
+    spec = importlib.util.spec_from_file_location("occlusion_cmd_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    app = typer.Typer()
+    app.command()(module.occlusion)
+
+    @app.callback()
+    def _main() -> None:
+        """Test harness."""
+
+    return app
+
+
+def test_cli_writes_maps_and_reports_counts(synth_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "maps.npz"
+    result = CliRunner().invoke(_cli_app(), ["occlusion", "--data", str(synth_root), "--category", CATEGORY,
+                                             "--out", str(out), "--split", "test", "--eta", "0.2"])
+    assert result.exit_code == 0, result.output
+    assert "6 images used, 0 skipped" in result.output and "|C_h|" in result.output
+    maps = load_occlusion_maps(out, category=CATEGORY)
+    assert maps.num_images == 6 and maps.eta == pytest.approx(0.2)
+    bad = CliRunner().invoke(_cli_app(), ["occlusion", "--data", str(tmp_path / "none"), "--category", CATEGORY,
+                                          "--out", str(out)])
+    assert bad.exit_code == 2 and "dataset.json" in bad.output
+    empty = CliRunner().invoke(_cli_app(), ["occlusion", "--data", str(synth_root), "--category", CATEGORY,
+                                            "--out", str(out), "--split", "val"])
+    assert empty.exit_code == 2 and "no 'val' images" in empty.output
