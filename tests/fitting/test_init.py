@@ -122,6 +122,25 @@ def test_degenerate_correspondences_fall_back_to_a_placement(case: str) -> None:
     np.testing.assert_allclose(out.R_cam, np.eye(3))
 
 
+def test_pnp_falls_back_to_least_squares_when_ransac_fails(monkeypatch) -> None:
+    import hoirecon.fitting.init as init_module
+
+    points, pixels, R, t, _ = _scene(seed=7)
+    monkeypatch.setattr(init_module, "_ransac", lambda *args: None)
+    out = init_object_pnp(points, pixels, np.ones(len(points)), K)
+    assert out.success and out.method == "pnp_all" and "RANSAC" in out.note
+    np.testing.assert_allclose(out.R_cam, R, atol=1e-6)
+    np.testing.assert_allclose(out.t_cam, t, atol=1e-6)
+
+
+def test_pnp_on_random_pixels_reports_no_consistent_pose() -> None:
+    points, pixels, _, _, rng = _scene(seed=8)
+    noise = rng.uniform(0, 640, pixels.shape)
+    out = init_object_pnp(points, noise, np.ones(len(points)), K, fallback_center=np.array([0.0, 0.0, 2.0]))
+    assert not out.success and out.method == "placement" and "pose" in out.note
+    assert out.t_cam[2] == pytest.approx(2.0)
+
+
 def test_pnp_rejects_mismatched_shapes() -> None:
     with pytest.raises(ValueError, match="corr_pixels"):
         init_object_pnp(np.zeros((5, 3)), np.zeros((4, 2)), np.ones(5), K)

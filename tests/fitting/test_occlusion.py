@@ -138,22 +138,26 @@ def test_contact_sets_find_true_contacts_far_above_chance(synth_root, train_maps
 
 def test_broken_samples_are_skipped_and_reported(tmp_path: Path, body) -> None:
     root = tmp_path / "ds"
-    generate(root, SynthConfig(categories=(CATEGORY,), train=3, test=0, image_size=48, seed=3))
+    generate(root, SynthConfig(categories=(CATEGORY,), train=4, test=0, image_size=48, seed=3))
     dataset = load_dataset(root)
-    first, second, _ = list(dataset.samples(CATEGORY, "train"))
+    first, second, third, good = list(dataset.samples(CATEGORY, "train"))
     first.object_mask_path.unlink()
     npz = root / "annotations" / f"{CATEGORY}.npz"
     cols = load_columns(npz)
     for key in ("est_corr_weight", "est_object_keypoint_conf"):
         cols[key][1] = 0.0
+    cols["est_transl"][2] = np.nan
+    cols["intrinsics"][2] = np.nan
     np.savez(npz, **cols)
     seen = []
     maps = compute_occlusion_maps(load_dataset(root), CATEGORY, "train", body,
                                   progress=lambda done, total: seen.append((done, total)))
     reasons = {s.image_id: s.reason for s in maps.skipped}
-    assert maps.num_images == 1 and set(reasons) == {first.image_id, second.image_id}
+    assert maps.image_ids == [good.image_id]
+    assert set(reasons) == {first.image_id, second.image_id, third.image_id}
     assert "mask" in reasons[first.image_id] and "object pose" in reasons[second.image_id]
-    assert seen[-1] == (3, 3)
+    assert "initialisation" in reasons[third.image_id] and "K" in reasons[third.image_id]
+    assert seen[-1] == (4, 4)
 
 
 def test_maps_file_round_trips_and_refuses_a_mismatch(tmp_path: Path, train_maps, body) -> None:

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import cv2
 import numpy as np
@@ -30,6 +30,9 @@ from scipy.spatial.transform import Rotation
 
 from hoirecon.body import BodyModel
 from hoirecon.objects import ObjectTemplate
+
+if TYPE_CHECKING:
+    from hoirecon.fitting.smplify import SmplifyConfig
 
 log = logging.getLogger(__name__)
 
@@ -401,7 +404,7 @@ class InitBatch:
 
 
 def _fit_missing_bodies(samples: list[Any], missing: list[int], body_model: BodyModel,
-                        config: Any) -> dict[int, BodyInit]:
+                        config: SmplifyConfig | None) -> dict[int, BodyInit]:
     """SMPLify bodies of the samples ``missing`` an estimate, from their SMPL-joint keypoints
     (their COCO keypoints when the former are all missing)."""
     from hoirecon.fitting.smplify import coco_to_smpl, fit_smplify  # smplify builds on BodyInit
@@ -418,7 +421,7 @@ def _fit_missing_bodies(samples: list[Any], missing: list[int], body_model: Body
     return {i: fit.body(j) for j, i in enumerate(missing)}
 
 
-def _init_bodies(samples: list[Any], body_model: BodyModel, config: Any,
+def _init_bodies(samples: list[Any], body_model: BodyModel, config: SmplifyConfig | None,
                  notes: list[list[str]]) -> tuple[list[BodyInit], list[str]]:
     """Bodies from the samples' estimates, SMPLify where there is none (or it is malformed)."""
     bodies: dict[int, BodyInit] = {}
@@ -453,14 +456,15 @@ def _init_object(sample: Any, template: ObjectTemplate, body: BodyInit, scale: f
                     else (sample.keypoints_2d[22:], sample.keypoint_conf[22:]))
         result = init_object_from_keypoints(kp, conf, template, K, scale=scale, fallback_center=center)
     except ValueError as err:
-        result = placement(np.zeros((0, 2)), _check_K(K), center, f"object input unusable ({err})", 0)
+        # no pixels: the placement puts the object at `center` and never reads K
+        result = placement(np.zeros((0, 2)), np.eye(3), center, f"object input unusable ({err})", 0)
     if result.note:
         notes.append(result.note)
     return result
 
 
 def init_batch(samples: Sequence[Any], template: ObjectTemplate, body_model: BodyModel, *,
-               scale: float = 1.0, smplify_config: Any = None) -> InitBatch:
+               scale: float = 1.0, smplify_config: SmplifyConfig | None = None) -> InitBatch:
     """Initialise the bodies and objects of B samples of one category (``Sample`` objects).
 
     Bodies come from each sample's estimate (SMPLify on its keypoints when it has none);

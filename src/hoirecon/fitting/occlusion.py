@@ -216,9 +216,10 @@ def _chunk_occlusion(samples: list[Sample], body_model: BodyModel, template: Obj
             usable.append(sample)
         except ValueError as err:
             skipped.append(SkippedSample(sample.image_id, str(err)))
-    if not usable:
+    batch = _init_or_skip(usable, template, body_model, skipped)
+    if batch is None:
         return []
-    batch = init_batch(usable, template, body_model)
+    usable = [s for s in usable if s.image_id in set(batch.image_ids)]
     body, obj = posed_vertices(batch, body_model, template)
     out = []
     for i, sample in enumerate(usable):
@@ -228,6 +229,33 @@ def _chunk_occlusion(samples: list[Sample], body_model: BodyModel, template: Obj
         out.append(image_occlusion(sample.image_id, body[i], obj[i], sample.intrinsics,
                                    *masks[sample.image_id], dilation))
     return out
+
+
+def _init_or_skip(samples: list[Sample], template: ObjectTemplate, body_model: BodyModel,
+                  skipped: list[SkippedSample]) -> InitBatch | None:
+    """``init_batch`` of the samples; when it fails, one sample at a time, skipping the
+    samples that fail alone (None when none is left)."""
+    if not samples:
+        return None
+    try:
+        return init_batch(samples, template, body_model)
+    except ValueError as err:
+        if len(samples) == 1:
+            skipped.append(SkippedSample(samples[0].image_id, f"initialisation: {err}"))
+            return None
+    parts = [_init_or_skip([s], template, body_model, skipped) for s in samples]
+    return _concat([p for p in parts if p is not None])
+
+
+def _concat(batches: list[InitBatch]) -> InitBatch | None:
+    """One batch holding the images of several (None when there are none)."""
+    if not batches:
+        return None
+    merged = {}
+    for name in InitBatch.__dataclass_fields__:
+        values = [getattr(b, name) for b in batches]
+        merged[name] = sum(values, []) if isinstance(values[0], list) else np.concatenate(values)
+    return InitBatch(**merged)
 
 
 def _chunks(items: Iterable, size: int) -> Iterable[list]:
