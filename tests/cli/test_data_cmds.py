@@ -38,3 +38,24 @@ def test_preview_writes_png(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["preview", "--category", "violin", "--out", str(tmp_path), "--size", "64"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "preview_violin.png").stat().st_size > 500
+
+
+def test_fit_then_eval_wildhoi(tmp_path: Path) -> None:
+    data, out = tmp_path / "ds", tmp_path / "fit"
+    runner = CliRunner()
+    runner.invoke(app, ["synth", "--out", str(data), "--categories", "basketball", "--train", "2",
+                        "--test", "2", "--image-size", "64"])
+    result = runner.invoke(app, ["fit", "--data", str(data), "--category", "basketball", "--out", str(out),
+                                 "--preset", "none", "--object-steps", "5", "--joint-steps", "5"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["eval", "wildhoi", "--data", str(data), "--fits", str(out), "--samples", "500"])
+    assert result.exit_code == 0, result.output
+
+
+def test_fit_reports_missing_prior_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "ds"
+    CliRunner().invoke(app, ["synth", "--out", str(data), "--categories", "basketball", "--train", "1",
+                             "--test", "1", "--image-size", "64"])
+    result = CliRunner().invoke(app, ["fit", "--data", str(data), "--category", "basketball",
+                                      "--out", str(tmp_path / "o"), "--preset", "prior"])
+    assert result.exit_code == 2 and "--prior" in result.output

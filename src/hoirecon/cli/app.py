@@ -11,6 +11,8 @@ from hoirecon import __version__
 from hoirecon.cli.common import console
 from hoirecon.cli.data_cmds import data_app, preview, synth
 from hoirecon.cli.eval_cmds import eval_app
+from hoirecon.cli.fit_cmd import fit
+from hoirecon.cli.occlusion_cmd import occlusion
 
 app = typer.Typer(
     name="hoirecon",
@@ -20,6 +22,8 @@ app = typer.Typer(
 )
 app.command()(synth)
 app.command()(preview)
+app.command()(occlusion)
+app.command()(fit)
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 

@@ -1,0 +1,227 @@
+"""Fitting a whole dataset split: initialise, build contact sets, optimise in batches, save.
+
+Each finished batch is saved at once under ``<out>/fits/.parts/`` (keyed by a fingerprint of
+the configuration), so an interrupted run resumes at the first unfinished batch; a sample that
+cannot be fitted is reported in ``fit.json`` and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from hoirecon.body import BodyModel, load_body_model
+from hoirecon.data import Dataset, Sample, load_dataset
+from hoirecon.data.dataset import atomic_save_npz, load_columns
+from hoirecon.fitting.batching import check_sample, observation_tensors, padded_ids
+from hoirecon.fitting.init import InitBatch, init_batch
+from hoirecon.fitting.occlusion import OcclusionMaps, dataset_template, image_occlusion, load_mask, posed_vertices
+from hoirecon.fitting.optimize import FitConfig, optimise
+from hoirecon.fitting.posing import pose_body
+from hoirecon.fitting.results import FitResults, save_fits, write_fit_info
+from hoirecon.fitting.state import FitBatch, FitState
+from hoirecon.objects import ObjectTemplate
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+"""Callback (images done, images total)."""
+
+
+@dataclass
+class FitContext:
+    """What every batch of a category shares."""
+
+    category: str
+    template: ObjectTemplate
+    body: BodyModel
+    config: FitConfig
+    prior: object | None = None
+    """A loaded prior (``hoirecon.prior.load_prior``) or None."""
+    occlusion: OcclusionMaps | None = None
+    """Mean occlusion maps of the category, needed by the contact term."""
+    extra_terms: Callable | None = None
+    """Extra loss terms (the PHOSA baseline) built per batch: (ctx, samples, init) -> callable."""
+
+
+@dataclass
+class FitRun:
+    """Outcome of fitting one category split."""
+
+    results: FitResults
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _contacts(ctx: FitContext, samples: Sequence[Sample], init: InitBatch) -> tuple[torch.Tensor, ...]:
+    """Per-image contact candidate ids and weights from the initial meshes and the masks."""
+    if ctx.occlusion is None or ctx.config.weights.contact <= 0:
+        empty = [np.zeros(0, np.int64)] * len(samples)
+        return (*padded_ids(empty), *padded_ids(empty))
+    body_cam, obj_cam = posed_vertices(init, ctx.body, ctx.template)
+    sets = []
+    for i, s in enumerate(samples):
+        size = (s.image_size[1], s.image_size[0])
+        occ = image_occlusion(s.image_id, body_cam[i], obj_cam[i], s.intrinsics,
+                              load_mask(s.human_mask_path, size, "human"), load_mask(s.object_mask_path, size, "object"))
+        sets.append(ctx.occlusion.contacts(occ))
+    cap = ctx.config.contact_points
+    human = [_subsample(c.human_ids, c.human_weight, cap) for c in sets]
+    obj = [_subsample(c.object_ids, c.object_weight, cap) for c in sets]
+    bh, wh = padded_ids([h[0] for h in human], [h[1] for h in human])
+    bo, wo = padded_ids([o[0] for o in obj], [o[1] for o in obj])
+    return bh, wh, bo, wo
+
+
+def _subsample(ids: np.ndarray, weight: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``cap`` of the candidates, spread evenly over the list (deterministic)."""
+    if len(ids) <= cap:
+        return ids, weight
+    keep = np.linspace(0, len(ids) - 1, cap).round().astype(int)
+    return ids[keep], weight[keep]
+
+
+def build_batch(ctx: FitContext, samples: Sequence[Sample], init: InitBatch) -> FitBatch:
+    """Stack observations, initial estimates and contact candidates of B samples."""
+    obs = observation_tensors(samples)
+    f32 = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+    bh, wh, bo, wo = _contacts(ctx, samples, init)
+    return FitBatch(**obs, init_betas=f32(init.betas)[:, :10], init_body_pose=f32(init.body_pose),
+                    init_orient=f32(init.global_orient), init_pelvis=f32(init.pelvis_cam),
+                    init_obj_rotation=f32(init.object_rotation), init_obj_translation=f32(init.object_translation),
+                    contact_body_ids=bh, contact_body_weight=wh, contact_object_ids=bo, contact_object_weight=wo)
+
+
+def _initial_cameras(ctx: FitContext, samples: Sequence[Sample], batch: FitBatch) -> torch.Tensor:
+    """Virtual cameras (B, M, 3): sampled from the prior, else the image's own initial camera."""
+    m = ctx.config.virtual_cameras
+    if ctx.prior is not None and ctx.config.weights.prior > 0:
+        with torch.no_grad():
+            return ctx.prior.sample_cameras(samples, m).float()
+    rot = torch.as_tensor(Rotation.from_rotvec(batch.init_orient.double().numpy()).as_matrix(), dtype=torch.float32)
+    center = -(rot.transpose(1, 2) @ batch.init_pelvis[..., None])[..., 0]
+    return center[:, None].expand(-1, m, -1).clone()
+
+
+def _columns(ctx: FitContext, samples: Sequence[Sample], state: FitState, terms: dict) -> dict[str, np.ndarray]:
+    """Result columns of one optimised batch (see ``hoirecon.fitting.results``)."""
+    with torch.no_grad():
+        posed = pose_body(ctx.body, state.betas, state.body_pose)
+        rot_go = state.orient_matrix()
+        obj_r = state.obj_rotation()
+        cols = {
+            "image_id": np.array([s.image_id for s in samples]),
+            "betas": state.betas, "body_pose": state.body_pose, "global_orient": state.orient,
+            "transl": state.pelvis - posed.rest_pelvis, "joints_3d": posed.joints[:, :22],
+            "object_rotation": obj_r, "object_translation": state.obj_translation, "object_scale": state.obj_scale(),
+            "object_rotation_cam": rot_go @ obj_r,
+            "object_translation_cam": state.to_camera(state.obj_translation[:, None])[:, 0],
+        }
+        cols.update({f"loss_{k}": v for k, v in terms.items()})
+    return {k: (v.detach().double().numpy() if isinstance(v, torch.Tensor) else v) for k, v in cols.items()}
+
+
+def fit_samples(ctx: FitContext, samples: Sequence[Sample], step: Callable[[int, int], None] | None = None
+                ) -> tuple[dict[str, np.ndarray], InitBatch]:
+    """Initialise and optimise one batch of samples; returns its result columns and the init."""
+    init = init_batch(samples, ctx.template, ctx.body)
+    batch = build_batch(ctx, samples, init)
+    state = FitState(batch, _initial_cameras(ctx, samples, batch))
+    log_prob = ctx.prior.log_prob_fn(samples) if ctx.prior is not None and ctx.config.weights.prior > 0 else None
+    extra = ctx.extra_terms(ctx, samples, init, batch) if ctx.extra_terms is not None else None
+    terms = optimise(state, batch, ctx.body, ctx.template, ctx.config, log_prob, step, extra)
+    return _columns(ctx, samples, state, terms), init
+
+
+def fingerprint(ctx: FitContext, extra: dict) -> str:
+    """Short hash of the configuration, used to name resumable batch files."""
+    blob = json.dumps({"config": asdict(ctx.config), **extra}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _usable(samples: list[Sample], k: int) -> tuple[list[Sample], list[tuple[str, str]]]:
+    good, skipped = [], []
+    for s in samples:
+        try:
+            check_sample(s, k)
+            good.append(s)
+        except ValueError as err:
+            skipped.append((s.image_id, str(err)))
+            log.warning("skipping %s", err)
+    return good, skipped
+
+
+def fit_split(ctx: FitContext, samples: list[Sample], out: Path, key: str, progress: Progress | None = None) -> FitRun:
+    """Fit samples in batches with per-batch checkpoints under ``out``; returns all results."""
+    good, skipped = _usable(samples, ctx.template.num_keypoints)
+    if not good:
+        raise ValueError(f"no usable samples to fit in category {ctx.category!r} ({len(skipped)} skipped)")
+    parts, notes, done = [], {}, 0
+    size = ctx.config.batch_size
+    for start in range(0, len(good), size):
+        chunk = good[start:start + size]
+        part = Path(out) / "fits" / ".parts" / f"{ctx.category}-{key}-{start:07d}.npz"
+        if part.is_file():
+            cols = load_columns(part)
+        else:
+            cols, init = fit_samples(ctx, chunk)
+            notes.update({i: n for i, n in zip(init.image_ids, init.notes) if n})
+            atomic_save_npz(part, cols)
+        parts.append(cols)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(good))
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    results = FitResults(ctx.category, merged)
+    save_fits(out, results)
+    return FitRun(results, skipped, notes)
+
+
+def load_context(data: Dataset, category: str, config: FitConfig, prior_path: str | Path | None,
+                 occlusion_path: str | Path | None) -> FitContext:
+    """Template, body model, prior and occlusion maps for fitting a category of ``data``."""
+    from hoirecon.fitting.occlusion import compute_occlusion_maps, load_occlusion_maps
+
+    body_name = data.manifest.get("body_model", {}).get("name", "embedded")
+    body = load_body_model(None if body_name == "embedded" else body_name)
+    template = dataset_template(data, category)
+    prior = None
+    if config.weights.prior > 0:
+        if prior_path is None:
+            raise ValueError(f"preset {config.name!r} needs a trained prior: pass --prior FILE")
+        from hoirecon.prior import load_prior
+
+        prior = load_prior(prior_path)
+    occlusion = None
+    if config.weights.contact > 0:
+        occlusion = (load_occlusion_maps(occlusion_path, category) if occlusion_path is not None
+                     else compute_occlusion_maps(data, category, "train", body))
+    return FitContext(category, template, body, config, prior, occlusion)
+
+
+def fit_dataset(data_dir: str | Path, category: str, split: str, config: FitConfig, out: str | Path,
+                prior_path: str | Path | None = None, occlusion_path: str | Path | None = None,
+                progress: Progress | None = None, limit: int | None = None) -> FitRun:
+    """Fit every sample of a dataset category split and write ``<out>/fits`` and ``<out>/fit.json``."""
+    data = load_dataset(data_dir)
+    ctx = load_context(data, category, config, prior_path, occlusion_path)
+    samples = list(data.samples(category, split))[:limit]
+    if not samples:
+        raise ValueError(f"{data_dir}: no samples in category {category!r}, split {split!r}")
+    key = fingerprint(ctx, {"prior": str(prior_path), "occlusion": str(occlusion_path), "split": split})
+    run = fit_split(ctx, samples, Path(out), key, progress)
+    info_path = Path(out) / "fit.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    info.update({"dataset": str(data_dir), "split": split, "preset": config.name, "method": config.name,
+                 "config": asdict(config)})
+    info.setdefault("categories", {})[category] = {
+        "prior": str(prior_path) if prior_path else None, "skipped": run.skipped, "notes": run.notes}
+    write_fit_info(Path(out), info)
+    return run
