@@ -44,10 +44,12 @@ ACTNORM_KINDS = ("data", "conditional", "none")
 class FlowConfig:
     """Architecture of a :class:`ConditionalFlow`."""
 
-    features: int
-    """Dimension D of the modelled vectors: 3 (K + 1) for K keypoint rays plus the camera centre."""
+    features: int = 0
+    """Dimension D of the modelled vectors: 3 (K + 1) for K keypoint rays plus the camera centre
+    (0: not set yet; train_prior fills it in from the data)."""
     condition: int = 256
-    """Dimension C of the condition vector; 0 makes the flow unconditional."""
+    """Dimension C of the condition vector; 0 makes the flow unconditional (train_prior sets it
+    to the encoder's output size)."""
     depth: int = 8
     """Number of [actnorm, LU linear, coupling] steps (paper: 8)."""
     width: int = 512
@@ -63,7 +65,8 @@ class FlowConfig:
     """Seed of the random rotations that initialise the LU linear steps."""
 
     def __post_init__(self) -> None:
-        checks = {"features": self.features >= 2, "condition": self.condition >= 0,
+        checks = {"features": self.features >= 2 or self.features == 0,
+                  "condition": self.condition >= 0,
                   "depth": self.depth >= 1, "width": self.width >= 1,
                   "hidden_layers": self.hidden_layers >= 1}
         for name, ok in checks.items():
@@ -120,6 +123,8 @@ class ConditionalFlow(nn.Module):
 
     def __init__(self, config: FlowConfig) -> None:
         super().__init__()
+        if config.features < 2:
+            raise ValueError(f"features: a flow needs features >= 2, got {config.features}")
         self.config = config
         self.standardize = Standardize(config.features)
         self.steps = nn.ModuleList(_build_steps(config))
