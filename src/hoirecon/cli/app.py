@@ -13,6 +13,7 @@ from hoirecon.cli.data_cmds import data_app, preview, synth
 from hoirecon.cli.eval_cmds import eval_app
 from hoirecon.cli.fit_cmd import fit
 from hoirecon.cli.occlusion_cmd import occlusion
+from hoirecon.cli.prior_cmds import group, train
 
 app = typer.Typer(
     name="hoirecon",
@@ -22,6 +23,8 @@ app = typer.Typer(
 )
 app.command()(synth)
 app.command()(preview)
+app.command()(group)
+app.command()(train)
 app.command()(occlusion)
 app.command()(fit)
 app.add_typer(data_app, name="data")

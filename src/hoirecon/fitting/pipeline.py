@@ -25,6 +25,7 @@ from hoirecon.fitting.batching import check_sample, observation_tensors, padded_
 from hoirecon.fitting.init import InitBatch, init_batch
 from hoirecon.fitting.occlusion import OcclusionMaps, dataset_template, image_occlusion, load_mask, posed_vertices
 from hoirecon.fitting.optimize import FitConfig, optimise
+from hoirecon.fitting.phosa import attach_phosa
 from hoirecon.fitting.posing import pose_body
 from hoirecon.fitting.results import FitResults, save_fits, write_fit_info
 from hoirecon.fitting.state import FitBatch, FitState
@@ -196,14 +197,14 @@ def load_context(data: Dataset, category: str, config: FitConfig, prior_path: st
     if config.weights.prior > 0:
         if prior_path is None:
             raise ValueError(f"preset {config.name!r} needs a trained prior: pass --prior FILE")
-        from hoirecon.prior import load_prior
+        from hoirecon.prior.dataset import load_fitting_prior
 
-        prior = load_prior(prior_path)
+        prior = load_fitting_prior(prior_path)
     occlusion = None
     if config.weights.contact > 0:
         occlusion = (load_occlusion_maps(occlusion_path, category) if occlusion_path is not None
                      else compute_occlusion_maps(data, category, "train", body))
-    return FitContext(category, template, body, config, prior, occlusion)
+    return attach_phosa(FitContext(category, template, body, config, prior, occlusion))
 
 
 def fit_dataset(data_dir: str | Path, category: str, split: str, config: FitConfig, out: str | Path,

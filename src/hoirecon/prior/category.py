@@ -1,0 +1,126 @@
+"""Grouping and training a prior for one category of a dataset folder (what ``hoirecon group/train`` run)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+
+from hoirecon.data import Dataset, Sample, load_dataset
+from hoirecon.fitting.occlusion import dataset_template
+from hoirecon.prior.dataset import ground_truth_groups, layout_for, observations, observed_x25d, true_x3d, virtual_views
+from hoirecon.prior.evaluate import best_of_n_error
+from hoirecon.prior.grouping import Grouping, GroupingConfig, group_images
+from hoirecon.prior.prior import load_prior
+from hoirecon.prior.train import Progress, TrainConfig, train_prior
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GroupingQuality:
+    """How close grouped images' true 3D configurations are (needs ground truth)."""
+
+    neighbour_median_m: float
+    """Median mean-keypoint distance between an image's true configuration and its neighbours'."""
+    random_median_m: float
+    """The same for random pairs of images (the chance level)."""
+    images_with_neighbours: float
+    """Fraction of images that kept at least one neighbour."""
+
+
+def training_samples(data: Dataset, category: str, split: str = "train") -> list[Sample]:
+    """The samples a prior is trained on; raises when the split is empty."""
+    samples = list(data.samples(category, split))
+    if not samples:
+        raise ValueError(f"{data.root}: no {split!r} images in category {category!r}")
+    return samples
+
+
+def grouping_quality(samples: list[Sample], grouping: Grouping, seed: int = 0) -> GroupingQuality:
+    """Compare neighbours' true configurations with random pairs (mean keypoint distance, metres)."""
+    x3d = true_x3d(samples)
+    flat = x3d.flatten(1)
+    valid = grouping.valid
+    rows = torch.arange(len(samples))[:, None].expand_as(valid)[valid]
+    cols = grouping.neighbours[valid]
+    k = x3d.shape[1]
+    neigh = (flat[rows] - flat[cols]).view(-1, k, 3).norm(dim=-1).mean(-1)
+    gen = torch.Generator().manual_seed(seed)
+    a, b = torch.randint(len(samples), (2, 4096), generator=gen)
+    rand = (flat[a] - flat[b]).view(-1, k, 3).norm(dim=-1).mean(-1)[a != b]
+    return GroupingQuality(float(neigh.median()) if len(neigh) else float("nan"), float(rand.median()),
+                           float(valid.any(dim=1).float().mean()))
+
+
+def group_category(data_dir: str | Path, category: str, config: GroupingConfig = GroupingConfig(),
+                   out: str | Path | None = None) -> tuple[Grouping, GroupingQuality | None]:
+    """KNN-group the training images of a category by eq. (11); optionally save the grouping."""
+    samples = training_samples(load_dataset(data_dir), category)
+    grouping = group_images(observed_x25d(samples), config)
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        grouping.save(out)
+    quality = grouping_quality(samples, grouping) if all(s.gt is not None for s in samples) else None
+    return grouping, quality
+
+
+@dataclass
+class TrainSummary:
+    """What ``hoirecon train`` reports."""
+
+    prior_path: Path
+    epochs: int
+    best_val_nll: float | None
+    best_of_16_m: float | None
+    """Median distance from the true 3D keypoints to the nearest of 16 samples (test split)."""
+    metrics_path: Path
+
+
+def _inputs(samples: list[Sample], config: TrainConfig) -> tuple[torch.Tensor, Grouping | None]:
+    if config.supervision == "3d":
+        return virtual_views(samples, views=8, seed=config.seed), None
+    if config.supervision == "2d-gt-groups":
+        return observed_x25d(samples), ground_truth_groups(samples, config.grouping.k)
+    return observed_x25d(samples), None
+
+
+def evaluate_best_of_16(prior_path: Path, data: Dataset, category: str, split: str = "test") -> float | None:
+    """Median best-of-16 error of a prior on a split with ground truth (None when there is none)."""
+    samples = [s for s in data.samples(category, split) if s.gt is not None]
+    if not samples:
+        return None
+    gen = torch.Generator().manual_seed(0)
+    return best_of_n_error(load_prior(prior_path), observations(samples), true_x3d(samples), 16, generator=gen).median
+
+
+def train_category(data_dir: str | Path, category: str, out: str | Path, config: TrainConfig = TrainConfig(),
+                   callback: Callable[[Progress], None] | None = None) -> TrainSummary:
+    """Train a category's prior; writes ``out`` (one file) and keeps checkpoints in ``<out>.work/``."""
+    data = load_dataset(data_dir)
+    samples = training_samples(data, category)
+    template = dataset_template(data, category)
+    x25d, grouping = _inputs(samples, config)
+    work = Path(str(out) + ".work")
+    result = train_prior(x25d, observations(samples), grouping, config, work, layout_for(template), callback=callback)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result.prior_path, str(out) + ".tmp")
+    Path(str(out) + ".tmp").replace(out)
+    score = evaluate_best_of_16(Path(out), data, category)
+    return TrainSummary(Path(out), result.epochs, result.best_val_nll, score, result.metrics_path)
+
+
+def unconditional(config: TrainConfig) -> TrainConfig:
+    """The same training with the condition switched off (the comparison the paper's claim needs)."""
+    return replace(config, encoder=replace(config.encoder, name="none"))
+
+
+def describe(config: TrainConfig) -> dict:
+    """Plain-data form of a training configuration (for reports)."""
+    return asdict(config)
+
+

@@ -1,0 +1,78 @@
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hoirecon.data import load_dataset
+from hoirecon.data.synthetic.estimators import EstimatorNoise
+from hoirecon.data.synthetic.generator import SynthConfig, generate
+from hoirecon.geometry import points_to_rays
+from hoirecon.objects import get_category_template
+from hoirecon.prior import FlowConfig, TrainConfig
+from hoirecon.prior.category import group_category, train_category
+from hoirecon.prior.dataset import (
+    ground_truth_groups,
+    layout_for,
+    load_fitting_prior,
+    log_prob_for,
+    observed_x25d,
+    sample_for,
+    true_x3d,
+)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    clean = EstimatorNoise(keypoint_px=0.0, object_keypoint_px=0.0)
+    config = SynthConfig(categories=("basketball",), train=24, test=4, seed=4, image_size=96, noise=clean)
+    return generate(tmp_path_factory.mktemp("prior") / "ds", config)
+
+
+def test_observed_x25d_equals_rays_of_true_points(data: Path) -> None:
+    samples = list(load_dataset(data).samples("basketball", "train"))[:5]
+    x25d = observed_x25d(samples)
+    centers = torch.as_tensor(np.stack([s.cam_center for s in samples]), dtype=torch.float32)
+    expected = points_to_rays(true_x3d(samples), centers)
+    torch.testing.assert_close(x25d[:, :-1], expected, atol=1e-4, rtol=0)
+    torch.testing.assert_close(x25d[:, -1], centers)
+
+
+def test_layout_mirrors_left_and_right_keypoints() -> None:
+    layout = layout_for(get_category_template("bicycle"))
+    names = layout.object_names
+    assert names[layout.object_flip[names.index("pedal_left")]] == "pedal_right"
+    assert names[layout.object_flip[names.index("saddle")]] == "saddle"
+    barbell = layout_for(get_category_template("barbell"))
+    assert (3, 2, 1, 0) in barbell.object_symmetries
+
+
+def test_ground_truth_groups_are_nearest_in_3d(data: Path) -> None:
+    samples = list(load_dataset(data).samples("basketball", "train"))
+    groups = ground_truth_groups(samples, k=3)
+    x = true_x3d(samples).flatten(1)
+    d = torch.cdist(x, x)
+    d.fill_diagonal_(float("inf"))
+    assert torch.equal(groups.neighbours[:, 0], d.argmin(dim=1))
+
+
+def test_grouping_beats_chance_on_true_configurations(data: Path) -> None:
+    _, quality = group_category(data, "basketball")
+    assert quality is not None and quality.neighbour_median_m < quality.random_median_m
+
+
+def test_train_category_writes_a_usable_prior(data: Path, tmp_path: Path) -> None:
+    config = TrainConfig(epochs=2, batch_size=8, flow=replace(FlowConfig(), depth=2, width=16), val_fraction=0.2)
+    summary = train_category(data, "basketball", tmp_path / "p.pt", config)
+    assert summary.prior_path.is_file() and summary.best_of_16_m is not None
+    fitting = load_fitting_prior(summary.prior_path)
+    samples = list(load_dataset(data).samples("basketball", "test"))
+    cams = fitting.sample_cameras(samples, 5)
+    assert cams.shape == (len(samples), 5, 3) and torch.isfinite(cams).all()
+    x25d = sample_for(fitting.prior, samples[0], 3)
+    assert x25d.shape == (3, 24, 3)
+    assert log_prob_for(fitting.prior, samples[0], x25d).shape == (3,)
+    x = x25d[None].clone().requires_grad_()
+    fitting.log_prob_fn(samples[:1])(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
