@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import typer
 from rich.logging import RichHandler
@@ -48,9 +49,21 @@ def version() -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Run the whole pipeline end to end on the embedded defaults."""
-    console.print("The end-to-end demo is not available yet in this version; nothing to run.")
+def demo(
+    out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder (report.html, results.*, scenes/)."),
+    quick: bool = typer.Option(False, "--quick", help="A smaller run (about 2 minutes on 2 cores)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Recompute every stage instead of reusing cached ones."),
+    seed: int = typer.Option(0, help="Master seed."),
+) -> None:
+    """Run the whole paper end to end on the embedded defaults and write a report."""
+    from hoirecon.demo import DemoConfig, run_demo
+
+    config = DemoConfig(seed=seed)
+    config = config.quick() if quick else config
+    with console.status("demo") as spinner:
+        outputs = run_demo(out, config, fresh=fresh, status=lambda name: spinner.update(f"demo: {name}"))
+    console.print(f"wrote {outputs.out / 'report.html'}, results.md, results.json")
+    console.print((outputs.out / "results.md").read_text(), markup=False)
 
 
 def main() -> None:

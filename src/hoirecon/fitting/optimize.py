@@ -69,8 +69,9 @@ PRESETS: dict[str, FitConfig] = {
     "contact": FitConfig("contact", LossWeights(contact=1.0)),
     "prior": FitConfig("prior", LossWeights(prior=0.02)),
     "prior+contact": FitConfig("prior+contact", LossWeights(prior=0.02, contact=1.0)),
+    "phosa": FitConfig("phosa", LossWeights()),
 }
-"""Named presets; ``phosa`` is added by ``hoirecon.fitting.phosa``."""
+"""Named presets; ``phosa`` gets its extra terms from ``hoirecon.fitting.phosa.attach_phosa``."""
 
 
 def get_preset(name: str, **overrides: object) -> FitConfig:
@@ -86,9 +87,9 @@ def evaluate(state: FitState, batch: FitBatch, model: BodyModel, template: Objec
     posed = pose_body(model, state.betas, state.body_pose, ids if ids.shape[1] else None)
     body_vertices = posed.vertices if ids.shape[1] else None
     rot, scale, trans = state.obj_rotation(), state.obj_scale(), state.obj_translation
-    kp = torch.as_tensor(template.keypoints, dtype=rot.dtype)
+    kp = torch.tensor(np.asarray(template.keypoints), dtype=rot.dtype)
     obj_kp = scale[:, None, None] * kp @ rot.transpose(1, 2) + trans[:, None]
-    verts = torch.as_tensor(template.vertices, dtype=rot.dtype)[batch.contact_object_ids]
+    verts = torch.tensor(np.asarray(template.vertices), dtype=rot.dtype)[batch.contact_object_ids]
     obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, verts) + trans[:, None]
     return Evaluated(posed.joints[:, :22], obj_kp, body_vertices, obj_verts, state.to_camera)
 
@@ -113,7 +114,9 @@ def loss_terms(state: FitState, batch: FitBatch, ev: Evaluated, w: LossWeights, 
     if w.prior > 0 and log_prob is not None:
         points = torch.cat([ev.joints, ev.object_keypoints], dim=1)
         terms["prior"] = w.prior * prior_nll(points, state.virtual_cameras, log_prob)
-    if w.contact > 0:
+    if w.contact > 0 and ev.body_vertices is None:
+        terms["contact"] = state.obj_translation.new_zeros(batch.size)
+    elif w.contact > 0:
         terms["contact"] = w.contact * weighted_chamfer(ev.body_vertices, batch.contact_body_weight,
                                                         ev.object_vertices, batch.contact_object_weight)
     return terms

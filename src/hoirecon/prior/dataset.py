@@ -101,10 +101,19 @@ class FittingPrior:
 
     prior: Prior
 
+    def __post_init__(self) -> None:
+        # the fit differentiates densities with respect to X2.5D only, never the flow's weights
+        self.prior.eval().requires_grad_(False)
+
     def log_prob_fn(self, samples: Sequence[Sample]) -> Callable[[Tensor], Tensor]:
-        """A differentiable X2.5D (B, M, K+1, 3) -> log p (B, M) for these images."""
-        obs = observations(samples)
-        return lambda x25d: self.prior.log_prob(obs, x25d.float())
+        """A differentiable X2.5D (B, M, K+1, 3) -> log p (B, M) for these images.
+
+        The condition features are computed once per batch: the observations do not change
+        during the fit.
+        """
+        with torch.no_grad():
+            condition = self.prior.condition(observations(samples)).unsqueeze(1)
+        return lambda x25d: self.prior.flow.log_prob(x25d.float().flatten(-2), condition)
 
     def sample_cameras(self, samples: Sequence[Sample], m: int, seed: int = 0) -> Tensor:
         """Initial virtual camera centres (B, M, 3): the camera part of M prior samples per image."""

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,7 +45,9 @@ class SynthConfig:
     image_size: int = 256
     """Width and height of the square images, pixels."""
     chunk: int = 32
-    """Images per chunk (the unit of checkpointing)."""
+    """Images per chunk (the unit of checkpointing and of parallel work)."""
+    workers: int = 1
+    """Worker processes (chunks are independent and seeded by position, so output does not depend on it)."""
     body_model: str | None = None
     """Body model file or folder (SMPL/SMPL-H/SMPL-X); None uses the embedded open body."""
     shape_std: float = 0.8
@@ -55,7 +59,7 @@ class SynthConfig:
 
     def fingerprint(self) -> str:
         """Short hash of everything that changes the output (used to validate resumed parts)."""
-        blob = json.dumps(asdict(self), sort_keys=True, default=list)
+        blob = json.dumps({k: v for k, v in asdict(self).items() if k != "workers"}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -77,23 +81,58 @@ def _rows_from_columns(cols: dict[str, np.ndarray]) -> list[dict[str, np.ndarray
     return [{k: (str(v[i]) if v.dtype.kind == "U" else v[i]) for k, v in cols.items()} for i in range(n)]
 
 
+_WORKER_CONTEXT: dict[str, SceneContext] = {}
+
+
+def _make_part(root: Path, category: str, config: SynthConfig, start: int, count: int, split: str) -> Path:
+    """Synthesise one chunk and save its rows (runs in a worker process or in-process)."""
+    key = f"{category}-{config.fingerprint()}"
+    if key not in _WORKER_CONTEXT:
+        _WORKER_CONTEXT.clear()
+        _WORKER_CONTEXT[key] = SceneContext.build(category, config)
+    seed = np.random.SeedSequence([config.seed, _category_code(category), start])
+    rows = make_rows(_WORKER_CONTEXT[key], root, np.random.default_rng(seed), start, count, split)
+    part = _part_path(root, category, start, config.fingerprint())
+    atomic_save_npz(part, stack_rows(rows))
+    return part
+
+
+def _single_thread() -> None:
+    """Worker processes share the cores: one torch thread each avoids oversubscription."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _missing_parts(root: Path, category: str, config: SynthConfig) -> list[tuple[int, int, str]]:
+    return [c for c in chunk_plan(config) if not _part_path(root, category, c[0], config.fingerprint()).is_file()]
+
+
 def generate_category(root: Path, category: str, config: SynthConfig, progress: Progress | None = None) -> int:
-    """Generate (or resume) one category; returns the number of images written."""
-    ctx = SceneContext.build(category, config)
-    fingerprint = config.fingerprint()
-    rows: list[dict[str, np.ndarray]] = []
+    """Generate (or resume) one category with ``config.workers`` processes; returns the image count."""
     total = config.train + config.test
-    for start, count, split in chunk_plan(config):
-        part = _part_path(root, category, start, fingerprint)
-        if part.is_file():
-            chunk_rows = _rows_from_columns(load_columns(part))
-        else:
-            seed = np.random.SeedSequence([config.seed, _category_code(category), start])
-            chunk_rows = make_rows(ctx, root, np.random.default_rng(seed), start, count, split)
-            atomic_save_npz(part, stack_rows(chunk_rows))
-        rows += chunk_rows
-        if progress is not None:
-            progress(category, len(rows), total)
+    todo = _missing_parts(root, category, config)
+    done = total - sum(c[1] for c in todo)
+    if progress is not None:
+        progress(category, done, total)
+    if config.workers > 1 and len(todo) > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=config.workers, mp_context=ctx, initializer=_single_thread) as pool:
+            futures = {pool.submit(_make_part, root, category, config, *c): c for c in todo}
+            for future in as_completed(futures):
+                future.result()
+                done += futures[future][1]
+                if progress is not None:
+                    progress(category, done, total)
+    else:
+        for chunk in todo:
+            _make_part(root, category, config, *chunk)
+            done += chunk[1]
+            if progress is not None:
+                progress(category, done, total)
+    rows: list[dict[str, np.ndarray]] = []
+    for start, _, _ in chunk_plan(config):
+        rows += _rows_from_columns(load_columns(_part_path(root, category, start, config.fingerprint())))
     write_category(root, category, rows)
     return len(rows)
 
