@@ -63,12 +63,16 @@ def normalize_layout(observations: Tensor) -> Tensor:
 
 
 def _mlp(inputs: int, width: int, hidden_layers: int, outputs: int) -> nn.Sequential:
-    """ReLU MLP with ``hidden_layers`` hidden layers of size ``width``."""
+    """ReLU MLP with ``hidden_layers`` hidden layers of size ``width`` and a LayerNorm output.
+
+    The final LayerNorm keeps the condition at unit scale, so the flow sees differences between
+    images from the first step instead of a nearly constant vector.
+    """
     sizes = [inputs] + [width] * hidden_layers
     layers: list[nn.Module] = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers, nn.Linear(sizes[-1], outputs))
+    return nn.Sequential(*layers, nn.Linear(sizes[-1], outputs), nn.LayerNorm(outputs))
 
 
 class KeypointEncoder(ConditionEncoder):

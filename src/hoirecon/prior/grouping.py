@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,7 @@ class GroupingConfig:
     """a in w = (1 + l d^a) exp(-l d^a)."""
     score: str = "distance"
     """'distance' ranks by d(i, j); 'reference' by 0.5 d(i, j) + 0.5 mean_{n in N(j)} d(i, n)."""
-    iterations: int = 12
+    iterations: int = 16
     """Maximum NN-descent rounds."""
     seed: int = 0
     """Seed of the approximate searches."""
@@ -117,10 +118,13 @@ class Grouping:
     def save(self, path: str | Path) -> None:
         """Write an ``.npz`` file atomically (temporary file in the same folder, then rename)."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp.npz")
-        np.savez(tmp, neighbours=self.neighbours.numpy(), distances=self.distances.numpy(),
-                 weights=self.weights.numpy(), stats=np.array(json.dumps(self.stats)))
-        tmp.replace(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        try:
+            np.savez(tmp, neighbours=self.neighbours.numpy(), distances=self.distances.numpy(),
+                     weights=self.weights.numpy(), stats=np.array(json.dumps(self.stats)))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path) -> Grouping:

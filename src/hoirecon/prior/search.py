@@ -5,12 +5,12 @@
 * :func:`nndescent_knn` is NN-descent (Dong et al., 2011) written for this distance: start from
   random neighbours, then repeatedly score the neighbours of each image's neighbours (forward
   and reverse, through at least one edge that changed in the last round) and keep the best
-  ``k``. The candidate bookkeeping is
-  vectorised torch; distances come from a numba kernel when numba is installed (a torch
-  fallback otherwise).
+  ``k``; once settled, also score the views with the nearest camera centres. The candidate
+  bookkeeping is vectorised torch; distances come from a numba kernel when numba is installed
+  (a torch fallback otherwise).
 * :func:`pynndescent_knn` runs the pynndescent library with a numba custom metric. It works,
-  but compiles its search for the custom metric on every new process (~40-50 s), which is why
-  the in-house NN-descent is the default.
+  but compiles its search for the custom metric in every new process (~40-50 s on 2 cores) and
+  has no nearest-camera step, which is why the in-house NN-descent is the default.
 
 Excluded pairs (the image itself, near-duplicates, adjacent frames of one video) are described
 by an :class:`Exclusion` and never enter a result. Every search returns ``(indices (Q, k) int64,
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from torch import Tensor
 
 from hoirecon.prior.distances import (
@@ -136,14 +137,12 @@ def gathered_distances(flat: np.ndarray, x: Tensor, rows: Tensor, candidates: Te
     return torch.from_numpy(numba_distances(flat, rows.numpy(), candidates.numpy(), PARALLEL_EPS**2))
 
 
-def _merge(idx: Tensor, dist: Tensor, cand: Tensor, cand_d: Tensor, k: int) -> tuple[Tensor, Tensor]:
-    """Merge current neighbours with candidates, dropping repeated indices; keep the best ``k``."""
-    all_i, all_d = torch.cat([idx, cand], 1), torch.cat([dist, cand_d], 1)
-    all_i, order = all_i.sort(dim=1)
-    all_d = all_d.gather(1, order)
-    repeat = torch.zeros_like(all_i, dtype=torch.bool)
-    repeat[:, 1:] = all_i[:, 1:] == all_i[:, :-1]
-    return padded_topk(all_d.masked_fill(repeat, float("inf")), all_i, k)
+def _dedupe(cand: Tensor) -> Tensor:
+    """Sort each row of ``cand (Q, C)`` and replace repeated indices by ``-1``."""
+    cand, _ = cand.sort(dim=1)
+    repeat = torch.zeros_like(cand, dtype=torch.bool)
+    repeat[:, 1:] = cand[:, 1:] == cand[:, :-1]
+    return cand.masked_fill(repeat, -1)
 
 
 def _reverse(idx: Tensor, fresh: Tensor, size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -166,67 +165,104 @@ def _reverse(idx: Tensor, fresh: Tensor, size: int, generator: torch.Generator) 
     return rev, rev_new
 
 
-def _candidates(graph: Tensor, graph_new: Tensor, rows: Tensor) -> Tensor:
-    """Neighbours of neighbours of ``rows`` reached through at least one fresh edge -> ``(Q, C)``."""
+def _compact(cand: Tensor, keep: Tensor) -> Tensor:
+    """Kept entries of each row of ``cand (Q, C)`` moved to the front; width = the largest count."""
+    width = int(keep.sum(1).max()) if len(cand) else 0
+    slot = torch.where(keep, keep.cumsum(1) - 1, width)
+    out = cand.new_full((len(cand), width + 1), -1).scatter_(1, slot, cand)
+    return out[:, :width]
+
+
+def _candidates(graph: Tensor, graph_new: Tensor, rows: Tensor, current: Tensor,
+                extra: Tensor) -> Tensor:
+    """New candidates for ``rows``: neighbours of neighbours reached through at least one fresh
+    edge, plus the ``extra (Q, E)`` ones; without repeats or ``current (Q, k)`` -> ``(Q, C)``."""
     hop = graph[rows]
     safe = hop.clamp_min(0)
     second = graph[safe]
     useful = graph_new[rows].unsqueeze(-1) | graph_new[safe]
     useful &= (hop >= 0).unsqueeze(-1) & (second >= 0)
-    cand = torch.cat([hop, second.masked_fill(~useful, -1).flatten(1)], 1)
-    cand, _ = cand.sort(dim=1)
-    repeat = torch.zeros_like(cand, dtype=torch.bool)
-    repeat[:, 1:] = cand[:, 1:] == cand[:, :-1]
-    return cand.masked_fill(repeat, -1)
+    cand, _ = torch.cat([hop, second.masked_fill(~useful, -1).flatten(1), extra], 1).sort(dim=1)
+    drop = cand < 0
+    drop[:, 1:] |= cand[:, 1:] == cand[:, :-1]
+    pos = torch.searchsorted(cand, current.clamp_min(0)).clamp_max(cand.shape[1] - 1)
+    found = ((cand.gather(1, pos) == current) & (current >= 0)).to(torch.int8)
+    drop |= torch.zeros_like(cand, dtype=torch.int8).scatter_reduce_(1, pos, found, "amax").bool()
+    return _compact(cand, ~drop)
 
 
-def _seed_graph(x: Tensor, flat: np.ndarray, k: int, exclusion: Exclusion,
+def _nearest_centres(x: Tensor, count: int) -> Tensor:
+    """Indices ``(N, count)`` of the images with the nearest camera centres (self excluded)."""
+    centres = x[:, -1].double().numpy()
+    count = min(count, len(x) - 1)
+    if count < 1:
+        return torch.empty(len(x), 0, dtype=torch.long)
+    _, near = cKDTree(centres).query(centres, k=count + 1)
+    return torch.from_numpy(np.asarray(near).reshape(len(x), -1)[:, 1:]).long()
+
+
+def _seed_graph(x: Tensor, flat: np.ndarray, k: int, seeds: int, exclusion: Exclusion,
                 generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """Initial neighbours: ``2 k`` random images, best ``k`` kept.
+    """Initial neighbours: the best ``k`` of ``seeds`` random images.
 
     Random seeds are deliberate: seeding with the nearest camera centres (a natural idea, as
     ``d <= |t - t'|``) traps the search among views from the same place and halves recall on
     clustered data, because their neighbour lists never lead to the other views of a scene.
+    Enough seeds matter for the same reason: a scene none of whose images starts with a
+    neighbour in it is only found by chance later.
     """
     n = len(x)
-    cand = torch.randint(0, n, (n, 2 * k), generator=generator)
+    cand = _dedupe(torch.randint(0, n, (n, seeds), generator=generator))
     rows = torch.arange(n)
     d = gathered_distances(flat, x, rows, cand)
     d = d.masked_fill(exclusion.mask(rows[:, None], cand), float("inf"))
-    empty = torch.empty(n, 0)
-    return _merge(empty.long(), empty, cand, d, k)
+    return padded_topk(d, cand, k)
 
 
 def nndescent_knn(x25d: Tensor, k: int, exclusion: Exclusion | None = None,
-                  iterations: int = 12, delta: float = 1e-3, seed: int = 0,
+                  iterations: int = 16, delta: float = 1e-3, seed: int = 0,
+                  seeds: int | None = None, extra: int | None = None,
                   chunk: int = 8192) -> tuple[Tensor, Tensor]:
     """Approximate ``k`` nearest images by NN-descent: ``x25d (N, K + 1, 3) -> (N, k), (N, k)``.
 
-    Stops after ``iterations`` rounds or when fewer than ``delta N k`` neighbours change.
-    Deterministic for a given ``seed``. Recall@k against :func:`exact_knn` is measured in
-    ``bench/bench_grouping.py`` and tested in ``tests/prior``.
+    Starts from the best of ``seeds`` (default ``8 k``) random images per image; each round also
+    scores ``extra`` (default ``k / 2``) random images per image. Once the rounds settle (fewer
+    than ``delta N k`` changes), the ``2 k`` images with the nearest camera centres join the
+    candidates and rounds continue until they settle again (or ``iterations`` in all): views
+    from nearby points can be true neighbours (``d <= |t - t'|``) of a different scene, which
+    neighbours of neighbours rarely reach. Deterministic for a given ``seed``. Recall@k against
+    :func:`exact_knn` is measured in ``bench/bench_grouping.py`` and tested in ``tests/prior``.
     """
     exclusion = exclusion or Exclusion()
     generator = torch.Generator().manual_seed(seed)
     x, flat = unit_flat(x25d)
-    idx, dist = _seed_graph(x, flat, k, exclusion, generator)
+    n = len(x)
+    seeds, extra = seeds or 8 * k, k // 2 if extra is None else extra
+    idx, dist = _seed_graph(x, flat, k, seeds, exclusion, generator)
     fresh = idx >= 0
+    near: Tensor | None = None
     for iteration in range(iterations):
         rev, rev_new = _reverse(idx, fresh, k, generator)
         graph, graph_new = torch.cat([idx, rev], 1), torch.cat([fresh, rev_new], 1)
-        new_idx, new_dist = idx.clone(), dist.clone()
-        for start in range(0, len(x), chunk):
-            rows = torch.arange(start, min(start + chunk, len(x)))
-            cand = _candidates(graph, graph_new, rows)
+        new_idx, new_dist, new_fresh = idx.clone(), dist.clone(), torch.zeros_like(fresh)
+        for start in range(0, n, chunk):
+            rows = torch.arange(start, min(start + chunk, n))
+            more = [torch.randint(0, n, (len(rows), extra), generator=generator)]
+            more += [near[rows]] if near is not None else []
+            cand = _candidates(graph, graph_new, rows, idx[rows], torch.cat(more, 1))
             d = gathered_distances(flat, x, rows, cand)
             d = d.masked_fill(exclusion.mask(rows[:, None], cand), float("inf"))
-            new_idx[rows], new_dist[rows] = _merge(idx[rows], dist[rows], cand, d, k)
-        fresh = (new_idx[:, :, None] != idx[:, None, :]).all(-1) & (new_idx >= 0)
+            best, order = torch.cat([dist[rows], d], 1).topk(k, dim=1, largest=False)
+            chosen = torch.cat([idx[rows], cand], 1).gather(1, order).masked_fill(torch.isinf(best), -1)
+            new_idx[rows], new_dist[rows] = chosen, best
+            new_fresh[rows] = (order >= k) & (chosen >= 0)
+        idx, dist, fresh = new_idx, new_dist, new_fresh
         changed = int(fresh.sum())
-        idx, dist = new_idx, new_dist
         logger.debug("nn-descent iteration %d: %d neighbours changed", iteration, changed)
-        if changed < delta * len(x) * k:
-            break
+        if changed < delta * n * k:
+            if near is not None:
+                break
+            near = _nearest_centres(x, 2 * k)
     return idx, dist
 
 

@@ -1,0 +1,73 @@
+"""Training throughput of the prior (run: ``python bench/bench_flow.py``).
+
+Times full training steps (encoder + flow forward, backward, Adam; augmentation and batch
+assembly included) of the paper-sized flow (depth 8, width 512, 256-d keypoint condition) on
+2.5D vectors of 22 SMPL joints + 8 object keypoints (D = 93), 256 vectors per step, in two
+layouts: 256 images with one target each, and 32 images with their own vector + 7 neighbours
+(the training default; the condition is then computed once per image). Reports samples
+(2.5D vectors) per second, median of timed repeats after a warm-up. Target: >= 4,000/s on
+2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+
+from hoirecon.prior.encoders import EncoderConfig
+from hoirecon.prior.flow import FlowConfig
+from hoirecon.prior.grouping import GroupingConfig, group_images
+from hoirecon.prior.layout import KeypointLayout
+from hoirecon.prior.prior import Prior
+from hoirecon.prior.synthetic import synthetic_interactions
+from hoirecon.prior.train import TrainConfig, _train_step, make_optimizer
+from hoirecon.prior.training_set import TrainingSet
+
+TARGET = 4000.0
+VECTORS_PER_STEP = 256
+
+
+def throughput(images: int, per_image: int, repeats: int, depth: int, width: int) -> float:
+    """Median training samples/s with ``images`` x (1 + ``per_image``) vectors per step."""
+    data = synthetic_interactions(2048, object_keypoints=8, n_clusters=20, jitter=0.03, seed=0)
+    grouping = group_images(data.x25d, GroupingConfig(k=8))
+    config = TrainConfig(flow=FlowConfig(depth=depth, width=width), encoder=EncoderConfig(),
+                         neighbours_per_step=per_image)
+    prior = Prior(config.flow, config.encoder, KeypointLayout.for_object(8))
+    optimizer = make_optimizer(prior, config.lr)
+    training = TrainingSet(data.x25d, data.observations, grouping)
+    generator = torch.Generator().manual_seed(0)
+    times = []
+    for i in range(repeats + 3):
+        rows = torch.randint(0, len(training), (images,), generator=generator)
+        start = time.perf_counter()
+        _train_step(prior, optimizer, training, rows, config, generator)
+        if i >= 3:
+            times.append(time.perf_counter() - start)
+    return images * (1 + per_image) / statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--depth", type=int, default=8)
+    parser.add_argument("--width", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"prior training throughput: depth {args.depth}, width {args.width}, "
+          f"{VECTORS_PER_STEP} vectors/step, torch threads={torch.get_num_threads()}")
+    for images, per_image in ((VECTORS_PER_STEP, 0), (VECTORS_PER_STEP // 8, 7)):
+        rate = throughput(images, per_image, args.repeats, args.depth, args.width)
+        print(f"  {images:>3} images x {1 + per_image} targets: {rate:8.0f} samples/s")
+    print(f"target: >= {TARGET:.0f} samples/s (load average at the end: "
+          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())})")
+
+
+if __name__ == "__main__":
+    main()
