@@ -47,6 +47,7 @@ def train(
     encoder: str = typer.Option("keypoints", help="Condition encoder: keypoints | none."),
     lr: float = typer.Option(1e-4, help="Adam learning rate."),
     batch_size: int = typer.Option(64, help="Images per step."),
+    compare_unconditional: bool = typer.Option(True, help="Also train an unconditional flow and compare best-of-16."),
 ) -> None:
     """Train the conditional normalizing-flow prior of one category (resumes an interrupted run)."""
     from hoirecon.cli.data_cmds import progress_bar
@@ -61,7 +62,8 @@ def train(
         with progress_bar() as bar:
             task = bar.add_task(f"train {category}", total=None)
             summary = train_category(data, category, out, config,
-                                     lambda p: bar.update(task, completed=p.step, total=p.total_steps))
+                                     lambda p: bar.update(task, completed=p.step, total=p.total_steps),
+                                     compare_unconditional=compare_unconditional and encoder != "none")
     except (ValueError, FileNotFoundError) as err:
         console.print(f"error: {err}", markup=False, soft_wrap=True)
         raise typer.Exit(code=2) from err
@@ -69,3 +71,6 @@ def train(
                   f"(best validation NLL {summary.best_val_nll})", markup=False)
     if summary.best_of_16_m is not None:
         console.print(f"best-of-16 error on the test split: median {100 * summary.best_of_16_m:.1f} cm", markup=False)
+    if summary.unconditional_best_of_16_m is not None:
+        console.print(f"unconditional flow, same training: median {100 * summary.unconditional_best_of_16_m:.1f} cm",
+                      markup=False)

@@ -24,7 +24,6 @@ class DemoOutputs:
     out: Path
     data: Path
     priors: dict[str, Path] = field(default_factory=dict)
-    unconditional: dict[str, Path] = field(default_factory=dict)
     occlusion: dict[str, Path] = field(default_factory=dict)
     fits: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -36,26 +35,23 @@ def synth_config(config: DemoConfig) -> SynthConfig:
                        image_size=config.image_size, workers=config.workers)
 
 
-def _train_config(config: DemoConfig, encoder: str = "keypoints"):
-    from hoirecon.prior import EncoderConfig, FlowConfig, TrainConfig
+def _train_config(config: DemoConfig):
+    from hoirecon.prior import FlowConfig, TrainConfig
 
     return TrainConfig(epochs=config.prior_epochs, batch_size=64, lr=1e-3, seed=config.seed,
-                       flow=replace(FlowConfig(), depth=config.prior_depth, width=config.prior_width),
-                       encoder=EncoderConfig(name=encoder))
+                       flow=replace(FlowConfig(), depth=config.prior_depth, width=config.prior_width))
 
 
 def _priors(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status) -> None:
     from hoirecon.prior.category import train_category
 
+    train = _train_config(config)
     for category in config.categories:
-        for kind, encoder, store in (("prior", "keypoints", out.priors), ("unconditional", "none", out.unconditional)):
-            path = out.out / "priors" / f"{category}.{kind}.pt"
-            train = _train_config(config, encoder)
-            stage = Stage(f"{kind} {category}", out.out / "stages", {"data": synth_fp, "train": asdict(train)},
-                          out.timings)
-            status(stage.name)
-            stage.run(lambda: train_category(out.data, category, path, train))
-            store[category] = path
+        path = out.out / "priors" / f"{category}.pt"
+        stage = Stage(f"prior {category}", out.out / "stages", {"data": synth_fp, "train": asdict(train)}, out.timings)
+        status(stage.name)
+        stage.run(lambda: train_category(out.data, category, path, train))
+        out.priors[category] = path
 
 
 def _occlusion(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status) -> None:

@@ -22,15 +22,15 @@ class DemoConfig:
 
     categories: tuple[str, ...] = ("baseball_bat", "skateboard", "basketball")
     """Categories with different kinds of interaction (two-hand swing, feet on a board, a ball in and out of hand)."""
-    train: int = 320
+    train: int = 256
     """Training images per category (unlabelled in 3D: the prior sees only 2D keypoints and cameras)."""
-    test: int = 24
+    test: int = 16
     """Test images per category."""
     image_size: int = 160
     """Image size, pixels."""
     seed: int = 0
     """Master seed."""
-    prior_epochs: int = 30
+    prior_epochs: int = 20
     """Prior training epochs (paper: 30)."""
     prior_depth: int = 4
     """Flow steps."""
@@ -49,7 +49,7 @@ class DemoConfig:
 
     def quick(self) -> "DemoConfig":
         """A smaller run for a first look (about 2 minutes on 2 cores)."""
-        return replace(self, train=96, test=8, image_size=128, prior_epochs=12, prior_width=128,
+        return replace(self, train=72, test=8, image_size=128, prior_epochs=10, prior_width=128,
                        object_steps=100, joint_steps=60, eval_samples=4000)
 
 

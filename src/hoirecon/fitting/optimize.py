@@ -66,9 +66,9 @@ class FitConfig:
 
 PRESETS: dict[str, FitConfig] = {
     "none": FitConfig("none", LossWeights()),
-    "contact": FitConfig("contact", LossWeights(contact=1.0)),
-    "prior": FitConfig("prior", LossWeights(prior=0.02)),
-    "prior+contact": FitConfig("prior+contact", LossWeights(prior=0.02, contact=1.0)),
+    "contact": FitConfig("contact", LossWeights(contact=0.002)),
+    "prior": FitConfig("prior", LossWeights(prior=0.001)),
+    "prior+contact": FitConfig("prior+contact", LossWeights(prior=0.0005, contact=0.002)),
     "phosa": FitConfig("phosa", LossWeights()),
 }
 """Named presets; ``phosa`` gets its extra terms from ``hoirecon.fitting.phosa.attach_phosa``."""
@@ -152,8 +152,13 @@ def optimise(state: FitState, batch: FitBatch, model: BodyModel, template: Objec
         return sum(t.sum() for t in terms().values())
 
     total = config.object_steps + config.joint_steps
-    _phase(state, state.object_parameters(), config.object_steps, config.lr, closure, callback, 0, total)
-    _phase(state, list(state.parameters()), config.joint_steps, config.lr, closure, callback,
-           config.object_steps, total)
-    with torch.no_grad():
-        return {name: value.detach() for name, value in terms().items()}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the per-step tensors are small: extra threads only add contention
+    try:
+        _phase(state, state.object_parameters(), config.object_steps, config.lr, closure, callback, 0, total)
+        _phase(state, list(state.parameters()), config.joint_steps, config.lr, closure, callback,
+               config.object_steps, total)
+        with torch.no_grad():
+            return {name: value.detach() for name, value in terms().items()}
+    finally:
+        torch.set_num_threads(threads)

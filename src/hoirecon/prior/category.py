@@ -79,6 +79,8 @@ class TrainSummary:
     best_of_16_m: float | None
     """Median distance from the true 3D keypoints to the nearest of 16 samples (test split)."""
     metrics_path: Path
+    unconditional_best_of_16_m: float | None = None
+    """The same figure for an unconditional flow trained alike (when compared)."""
 
 
 def _inputs(samples: list[Sample], config: TrainConfig) -> tuple[torch.Tensor, Grouping | None]:
@@ -99,8 +101,13 @@ def evaluate_best_of_16(prior_path: Path, data: Dataset, category: str, split: s
 
 
 def train_category(data_dir: str | Path, category: str, out: str | Path, config: TrainConfig = TrainConfig(),
-                   callback: Callable[[Progress], None] | None = None) -> TrainSummary:
-    """Train a category's prior; writes ``out`` (one file) and keeps checkpoints in ``<out>.work/``."""
+                   callback: Callable[[Progress], None] | None = None, compare_unconditional: bool = False
+                   ) -> TrainSummary:
+    """Train a category's prior; writes ``out`` (one file) and keeps checkpoints in ``<out>.work/``.
+
+    With ``compare_unconditional``, an unconditional flow is trained alike (``<out>.unconditional.pt``)
+    and its best-of-16 error is reported next to the prior's: what the image condition adds.
+    """
     data = load_dataset(data_dir)
     samples = training_samples(data, category)
     template = dataset_template(data, category)
@@ -111,7 +118,11 @@ def train_category(data_dir: str | Path, category: str, out: str | Path, config:
     shutil.copyfile(result.prior_path, str(out) + ".tmp")
     Path(str(out) + ".tmp").replace(out)
     score = evaluate_best_of_16(Path(out), data, category)
-    return TrainSummary(Path(out), result.epochs, result.best_val_nll, score, result.metrics_path)
+    summary = TrainSummary(Path(out), result.epochs, result.best_val_nll, score, result.metrics_path)
+    if compare_unconditional:
+        other = train_category(data_dir, category, str(out) + ".unconditional.pt", unconditional(config))
+        summary.unconditional_best_of_16_m = other.best_of_16_m
+    return summary
 
 
 def unconditional(config: TrainConfig) -> TrainConfig:

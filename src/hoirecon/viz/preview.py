@@ -42,9 +42,25 @@ def render_preview(category: str, seed: int = 0, size: int = 512, body_model: st
 
 def write_previews(out: Path, categories: tuple[str, ...], seed: int = 0, size: int = 512) -> list[Path]:
     """Render one preview PNG per category into ``out``; returns the written paths."""
-    paths = []
+    paths, images = [], []
     for category in categories:
         path = Path(out) / f"preview_{category}.png"
-        save_png(path, render_preview(category, seed=seed, size=size))
+        images.append(render_preview(category, seed=seed, size=size))
+        save_png(path, images[-1])
         paths.append(path)
+    if len(images) > 1:
+        paths.append(save_png(Path(out) / "preview_grid.png", grid(images)))
     return paths
+
+
+def grid(images: list[np.ndarray], columns: int = 3, cell: int = 256) -> np.ndarray:
+    """Tile equally sized RGB images (H, W, 3), resized to ``cell`` pixels, into one picture."""
+    from PIL import Image
+
+    rows = -(-len(images) // columns)
+    canvas = np.full((rows * cell, columns * cell, 3), BACKDROP, dtype=np.uint8)
+    for i, image in enumerate(images):
+        small = np.asarray(Image.fromarray(image).resize((cell, cell), Image.LANCZOS))
+        r, c = divmod(i, columns)
+        canvas[r * cell:(r + 1) * cell, c * cell:(c + 1) * cell] = small
+    return canvas
