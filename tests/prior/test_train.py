@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from hoirecon.prior import train as train_module
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.flow import FlowConfig
 from hoirecon.prior.grouping import GroupingConfig, group_images
