@@ -50,7 +50,7 @@ def test_pairwise_matches_naive_including_parallel_rays(dtype: torch.dtype) -> N
 
 
 def test_matches_geometry_ray_distance() -> None:
-    geometry = pytest.importorskip("hoirecon.geometry")
+    import hoirecon.geometry as geometry
     a, b = random_x25d(5).double(), random_x25d(4).double()
     expected = geometry.ray_distance(a[:, None, :-1], a[:, None, -1], b[None, :, :-1], b[None, :, -1])
     torch.testing.assert_close(pairwise_ray_distance(a, b), expected, atol=1e-9, rtol=0)

@@ -23,8 +23,8 @@ def _meshes() -> list[SceneMesh]:
     ]
 
 
-@pytest.mark.skipif(not embree_available(), reason="embreex not installed")
 def test_embree_intersector_is_used():
+    assert embree_available(), "embreex is a dependency and must be importable"
     scene = combine_meshes(_meshes(), CAM)
     intersector = raycast.make_intersector(scene)
     assert isinstance(intersector, trimesh.ray.ray_pyembree.RayMeshIntersector)

@@ -144,7 +144,7 @@ def test_missing_or_foreign_root_raises_naming_it(tmp_path: Path) -> None:
 def test_real_body_model_pelvis_convention(behave_tree) -> None:
     """With the package's SMPL-H BodyModel, camera-frame joints equal the model posed with the
     fit's own global orientation and ``trans`` (BEHAVE's pelvis = trans + rest pelvis)."""
-    body = pytest.importorskip("hoirecon.body")
+    import hoirecon.body as body
     rng = np.random.default_rng(3)
     parents = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19]
     parents += [20 if i % 3 == 0 else 22 + i - 1 for i in range(15)] + [21 if i % 3 == 0 else 37 + i - 1 for i in range(15)]
