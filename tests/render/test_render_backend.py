@@ -3,7 +3,6 @@
 import logging
 
 import numpy as np
-import pytest
 import trimesh
 
 from hoirecon.render import Camera, SceneMesh, embree_available, render_scene

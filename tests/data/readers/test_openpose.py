@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from hoirecon.data.readers import COCO_FROM_BODY25, SMPL_FROM_BODY25
 from hoirecon.data.readers.behave_files import read_openpose

@@ -33,7 +33,7 @@ from hoirecon.data.readers.behave_files import (
     KinectCamera, PersonFit, SequenceInfo, object_mask_file, person_mask_file, read_behave_split,
     read_info, read_kinect, read_object_fit, read_openpose, read_person_fit)
 from hoirecon.data.readers.common import (
-    DatasetReader, LayoutError, SampleError, check_root, image_size)
+    DatasetReader, LayoutError, SampleError, check_root, image_size, read_optional_split)
 from hoirecon.data.readers.openpose import BodyKeypoints, empty_keypoints
 from hoirecon.data.readers.records import BodyParams, ObjectPose, ReaderResult, axis_angle, rotmat
 from hoirecon.data.sample import Sample
@@ -109,15 +109,7 @@ class BehaveReader(DatasetReader):
                           "Date<xx>_Sub<xx>_<object>_<action> sequence folders)")
 
     def _read_split(self) -> dict[str, set[str]]:
-        path = self.root / SPLIT_FILE
-        if not path.is_file():
-            if self.split is not None:
-                raise LayoutError(f"{path}: split file not found (needed for split={self.split!r})")
-            return {}
-        try:
-            return read_behave_split(path)
-        except SampleError as err:
-            raise LayoutError(str(err)) from err
+        return read_optional_split(self.root / SPLIT_FILE, self.split, read_behave_split)
 
     def _sequence_split(self, name: str) -> str:
         return "test" if name in self.split_sets.get("test", set()) else "train"

@@ -97,6 +97,7 @@ def parsing(path: Path | str) -> Iterator[None]:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def guarded(locate: Callable[..., Path]) -> Callable[[F], F]:
@@ -195,3 +196,18 @@ class DatasetReader:
     def report_error(self, err: SampleError, what: str) -> None:
         """Record a :class:`SampleError` (it names the file) that made the reader skip ``what``."""
         self.report(err.path, f"{err.message} (skipped {what})")
+
+
+def read_optional_split(path: Path, split: str | None, read: Callable[[Path], T]) -> T | dict:
+    """Read a split file with ``read``; a missing file is fine unless a split was asked for.
+
+    A malformed split file is a layout error (the whole root is unusable), not a skipped sample.
+    """
+    if not path.is_file():
+        if split is not None:
+            raise LayoutError(f"{path}: split file not found (needed for split={split!r})")
+        return {}
+    try:
+        return read(path)
+    except SampleError as err:
+        raise LayoutError(str(err)) from err

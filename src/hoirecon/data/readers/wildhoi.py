@@ -28,7 +28,7 @@ import numpy as np
 from hoirecon.data.readers import assemble
 from hoirecon.data.readers.assemble import BodyModels, body_joints, pick_body_model
 from hoirecon.data.readers.common import (
-    DatasetReader, LayoutError, SampleError, check_root, first_existing, image_size)
+    DatasetReader, LayoutError, SampleError, check_root, first_existing, image_size, read_optional_split)
 from hoirecon.data.readers.records import BodyParams, ObjectPose, ReaderResult, axis_angle, nearest_rotation
 from hoirecon.data.readers.wildhoi_files import (
     WILDHOI_FOLDERS, KeypointTrack, RawEstimate, TestAnnotation, index_estimates, parse_estimate,
@@ -105,15 +105,7 @@ class WildHOIReader(DatasetReader):
         return found
 
     def _read_splits(self) -> dict[str, dict[str, set[str]]]:
-        path = self.root / SPLIT_FILE
-        if not path.is_file():
-            if self.split is not None:
-                raise LayoutError(f"{path}: split file not found (needed for split={self.split!r})")
-            return {}
-        try:
-            return read_split_file(path)
-        except SampleError as err:
-            raise LayoutError(str(err)) from err
+        return read_optional_split(self.root / SPLIT_FILE, self.split, read_split_file)
 
     def _walk(self) -> Iterator[ReaderResult]:
         for folder in self.folders:

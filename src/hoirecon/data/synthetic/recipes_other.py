@@ -45,7 +45,7 @@ def _tile(v: np.ndarray, b: int) -> np.ndarray:
 # --- bicycle: riding (pedal phase) or walking beside it with one hand on the bar ------------------------
 def bicycle_pose(rng: np.random.Generator, b: int) -> Draw:
     mode = sample_modes(rng, b, [0.7, 0.3])
-    ride, walk = (mode == 0), (mode == 1)
+    ride = mode == 0
     crank = rng.uniform(0, 2 * np.pi, b)
     p = PoseBuilder(b, rng, jitter=0.03)
     for side, sign in (("left", 1.0), ("right", -1.0)):
