@@ -26,12 +26,13 @@ def synth(
     seed: int = typer.Option(0, help="Master seed; output is deterministic for a seed."),
     image_size: int = typer.Option(256, help="Square image size in pixels."),
     body_model: str = typer.Option(None, help="SMPL/SMPL-H/SMPL-X file or folder; default: the embedded body."),
+    workers: int = typer.Option(1, help="Worker processes (output does not depend on it)."),
 ) -> None:
     """Generate a synthetic in-the-wild HOI dataset with ground truth and simulated estimator outputs."""
     from hoirecon.data.synthetic.generator import SynthConfig, generate
 
     config = SynthConfig(categories=parse_categories(categories), train=train, test=test, seed=seed,
-                         image_size=image_size, body_model=body_model)
+                         image_size=image_size, body_model=body_model, workers=workers)
     with progress_bar() as bar:
         tasks = {c: bar.add_task(f"synth {c}", total=train + test) for c in config.categories}
         generate(out, config, progress=lambda c, done, total: bar.update(tasks[c], completed=done))

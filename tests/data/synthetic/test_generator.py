@@ -95,3 +95,11 @@ def test_deterministic_and_resumable(tmp_path: Path, small_synth: Path) -> None:
 def test_unknown_category_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="hockey"):
         generate(tmp_path, SynthConfig(categories=("hockey",)))
+
+
+def test_worker_processes_give_the_same_output(tmp_path: Path, small_synth: Path) -> None:
+    config = SynthConfig(categories=("baseball_bat",), train=6, test=3, seed=3, image_size=96, chunk=4, workers=2)
+    parallel = load_dataset(generate(tmp_path / "p", config)).columns("baseball_bat")
+    reference = load_dataset(small_synth).columns("baseball_bat")
+    for name in ("keypoints_2d", "gt_object_translation", "est_corr_pixels", "image_id"):
+        np.testing.assert_array_equal(parallel[name], reference[name])
