@@ -52,10 +52,7 @@ def test_fit_then_eval_wildhoi(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_fit_reports_missing_prior_cleanly(tmp_path: Path) -> None:
-    data = tmp_path / "ds"
-    CliRunner().invoke(app, ["synth", "--out", str(data), "--categories", "basketball", "--train", "1",
-                             "--test", "1", "--image-size", "64"])
-    result = CliRunner().invoke(app, ["fit", "--data", str(data), "--category", "basketball",
-                                      "--out", str(tmp_path / "o"), "--preset", "prior"])
-    assert result.exit_code == 2 and "--prior" in result.output
+def test_fit_reports_a_missing_dataset_cleanly(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["fit", "--data", str(tmp_path / "nowhere"), "--category", "basketball",
+                                      "--out", str(tmp_path / "o"), "--preset", "none"])
+    assert result.exit_code == 2 and "nowhere" in result.output

@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,6 +79,11 @@ def test_bad_sample_is_skipped_and_reported(tiny: Path, tmp_path: Path) -> None:
     assert len(run.results.image_ids) == len(samples) - 1
 
 
-def test_prior_preset_without_prior_file_is_a_clear_error(tiny: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="--prior"):
-        fit_dataset(tiny, "baseball_bat", "test", get_preset("prior"), tmp_path)
+def test_prior_preset_without_prior_falls_back_with_a_warning(tiny: Path, tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    config = get_preset("prior+contact", object_steps=3, joint_steps=2)
+    with caplog.at_level("WARNING"):
+        fit_dataset(tiny, "baseball_bat", "test", config, tmp_path)
+    assert "no trained prior" in caplog.text and "'contact'" in caplog.text
+    info = json.loads((tmp_path / "fit.json").read_text())
+    assert info["preset"] == "contact" and info["config"]["weights"]["prior"] == 0.0

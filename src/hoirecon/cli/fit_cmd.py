@@ -15,7 +15,7 @@ def fit(
     out: Path = typer.Option(..., "--out", help="Output folder (fits/<category>.npz, fit.json); resumes."),
     split: str = typer.Option("test", help="Split to fit."),
     preset: str = typer.Option("prior+contact", help="none | contact | prior | prior+contact | phosa."),
-    prior: Path = typer.Option(None, help="Trained prior file (needed by the prior presets)."),
+    prior: Path = typer.Option(None, help="Trained prior file; without it the prior presets fall back to none / contact."),
     occlusion: Path = typer.Option(None, help="Mean occlusion maps (default: computed from the train split)."),
     object_steps: int = typer.Option(None, help="Steps of phase 1 (object only)."),
     joint_steps: int = typer.Option(None, help="Steps of phase 2 (everything)."),

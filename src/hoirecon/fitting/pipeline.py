@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +185,18 @@ def fit_split(ctx: FitContext, samples: list[Sample], out: Path, key: str, progr
     return FitRun(results, skipped, notes)
 
 
+NO_PRIOR_FALLBACK = {"prior": "none", "prior+contact": "contact"}
+"""Preset used instead when a category has no trained prior."""
+
+
+def without_prior(config: FitConfig, category: str) -> FitConfig:
+    """The configuration minus its prior term, named after the documented fallback preset (with a warning)."""
+    fallback = NO_PRIOR_FALLBACK.get(config.name, f"{config.name}-without-prior")
+    log.warning("category %r has no trained prior (pass --prior FILE): fitting with preset %r instead of %r",
+                category, fallback, config.name)
+    return replace(config, name=fallback, weights=replace(config.weights, prior=0.0))
+
+
 def load_context(data: Dataset, category: str, config: FitConfig, prior_path: str | Path | None,
                  occlusion_path: str | Path | None) -> FitContext:
     """Template, body model, prior and occlusion maps for fitting a category of ``data``."""
@@ -194,9 +206,9 @@ def load_context(data: Dataset, category: str, config: FitConfig, prior_path: st
     body = load_body_model(None if body_name == "embedded" else body_name)
     template = dataset_template(data, category)
     prior = None
+    if config.weights.prior > 0 and prior_path is None:
+        config = without_prior(config, category)
     if config.weights.prior > 0:
-        if prior_path is None:
-            raise ValueError(f"preset {config.name!r} needs a trained prior: pass --prior FILE")
         from hoirecon.prior.dataset import load_fitting_prior
 
         prior = load_fitting_prior(prior_path)
@@ -220,8 +232,8 @@ def fit_dataset(data_dir: str | Path, category: str, split: str, config: FitConf
     run = fit_split(ctx, samples, Path(out), key, progress)
     info_path = Path(out) / "fit.json"
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    info.update({"dataset": str(data_dir), "split": split, "preset": config.name, "method": config.name,
-                 "config": asdict(config)})
+    info.update({"dataset": str(data_dir), "split": split, "preset": ctx.config.name, "method": ctx.config.name,
+                 "config": asdict(ctx.config)})
     info.setdefault("categories", {})[category] = {
         "prior": str(prior_path) if prior_path else None, "skipped": run.skipped, "notes": run.notes}
     write_fit_info(Path(out), info)
