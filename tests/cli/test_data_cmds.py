@@ -50,6 +50,8 @@ def test_fit_then_eval_wildhoi(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["eval", "wildhoi", "--data", str(data), "--fits", str(out), "--samples", "500"])
     assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["export-rhobin", "--fits", str(out), "--out", str(tmp_path / "results.pkl")])
+    assert result.exit_code == 0 and (tmp_path / "results.pkl").stat().st_size > 0
 
 
 def test_fit_reports_a_missing_dataset_cleanly(tmp_path: Path) -> None:

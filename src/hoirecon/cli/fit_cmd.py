@@ -39,3 +39,19 @@ def fit(
         console.print(f"error: {err}", markup=False, soft_wrap=True)
         raise typer.Exit(code=2) from err
     console.print(f"fitted {len(run.results.image_ids)} images, skipped {len(run.skipped)}; wrote {out}")
+
+
+def export_rhobin(
+    fits: Path = typer.Option(..., "--fits", help="Fit output folder (fits/<category>.npz)."),
+    out: Path = typer.Option(Path("results.pkl"), "--out", help="RHOBIN results.pkl to write."),
+    gender: str = typer.Option("neutral", help="Gender recorded for every sequence."),
+) -> None:
+    """Export fits to the RHOBIN 2023 submission layout (one sequence per category)."""
+    from hoirecon.fitting.export import export_rhobin as export
+
+    try:
+        path = export(fits, out, gender)
+    except ValueError as err:
+        console.print(f"error: {err}", markup=False, soft_wrap=True)
+        raise typer.Exit(code=2) from err
+    console.print(f"wrote {path}", markup=False)
