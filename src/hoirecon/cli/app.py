@@ -12,7 +12,7 @@ from hoirecon import __version__
 from hoirecon.cli.common import console
 from hoirecon.cli.data_cmds import data_app, preview, synth
 from hoirecon.cli.eval_cmds import eval_app
-from hoirecon.cli.fit_cmd import export_rhobin, fit
+from hoirecon.cli.fit_cmd import export_rhobin, fit, fit_image
 from hoirecon.cli.occlusion_cmd import occlusion
 from hoirecon.cli.prior_cmds import group, train
 
@@ -28,6 +28,7 @@ app.command()(group)
 app.command()(train)
 app.command()(occlusion)
 app.command()(fit)
+app.command("fit-image")(fit_image)
 app.command("export-rhobin")(export_rhobin)
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")

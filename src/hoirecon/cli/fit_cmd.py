@@ -55,3 +55,50 @@ def export_rhobin(
         console.print(f"error: {err}", markup=False, soft_wrap=True)
         raise typer.Exit(code=2) from err
     console.print(f"wrote {path}", markup=False)
+
+
+def fit_image(
+    image: Path = typer.Option(..., "--image", help="The image."),
+    keypoints: Path = typer.Option(..., "--keypoints", help="COCO-17 body keypoints JSON (mmpose / ViTPose)."),
+    category: str = typer.Option(..., "--category", help="Object category (built-in template)."),
+    out: Path = typer.Option(..., "--out", help="Output folder (fits/<category>.npz, fit.json)."),
+    object_keypoints: Path = typer.Option(None, help='JSON {"keypoints": [[u, v, conf], ...]} in template order.'),
+    correspondences: Path = typer.Option(None, help='JSON {"points": [...], "pixels": [...], "weights": [...]}.'),
+    body_estimate: Path = typer.Option(None, help="SMPL parameters (.npz/.pkl) from an HMR-style estimator."),
+    focal: float = typer.Option(None, help="Focal length in pixels (default: the larger image side)."),
+    preset: str = typer.Option("prior", help="none | prior | phosa (contact needs masks and occlusion maps)."),
+    prior: Path = typer.Option(None, help="Trained prior file of the category."),
+) -> None:
+    """Fit body + object to ONE image given explicit files (no dataset folder needed)."""
+    from hoirecon.body import load_body_model
+    from hoirecon.fitting.optimize import get_preset
+    from hoirecon.fitting.pipeline import FitContext, fingerprint, fit_split, without_prior
+    from hoirecon.fitting.phosa import attach_phosa
+    from hoirecon.fitting.single import ImageInputs, image_sample
+    from hoirecon.objects import get_category_template
+
+    try:
+        config = get_preset(preset, batch_size=1)
+        if config.weights.contact > 0:
+            raise ValueError(f"preset {preset!r} needs silhouettes and occlusion maps: use a dataset folder and "
+                             "`hoirecon fit`, or choose none / prior / phosa")
+        body, template = load_body_model(), get_category_template(category)
+        config = without_prior(config, category) if config.weights.prior > 0 and prior is None else config
+        fitting_prior = None
+        if config.weights.prior > 0:
+            from hoirecon.prior.dataset import load_fitting_prior
+
+            fitting_prior = load_fitting_prior(prior)
+        sample = image_sample(ImageInputs(image, keypoints, object_keypoints, correspondences, body_estimate,
+                                          focal=focal), category, template, body)
+        ctx = attach_phosa(FitContext(category, template, body, config, fitting_prior))
+        key = fingerprint(ctx, {"inputs": [str(p) for p in (image, keypoints, object_keypoints, correspondences,
+                                                            body_estimate, prior)], "focal": focal})
+        run = fit_split(ctx, [sample], out, key)
+    except (ValueError, FileNotFoundError) as err:
+        console.print(f"error: {err}", markup=False, soft_wrap=True)
+        raise typer.Exit(code=2) from err
+    if run.skipped:
+        console.print(f"not fitted: {run.skipped[0][1]}", markup=False)
+        raise typer.Exit(code=1)
+    console.print(f"wrote {out / 'fits' / (category + '.npz')}", markup=False)

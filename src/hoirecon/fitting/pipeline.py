@@ -69,9 +69,9 @@ def _contacts(ctx: FitContext, samples: Sequence[Sample], init: InitBatch) -> tu
     body_cam, obj_cam = posed_vertices(init, ctx.body, ctx.template)
     sets = []
     for i, s in enumerate(samples):
-        size = (s.image_size[1], s.image_size[0])
         occ = image_occlusion(s.image_id, body_cam[i], obj_cam[i], s.intrinsics,
-                              load_mask(s.human_mask_path, size, "human"), load_mask(s.object_mask_path, size, "object"))
+                              load_mask(s.human_mask_path, s.image_size, "human"),
+                              load_mask(s.object_mask_path, s.image_size, "object"))
         sets.append(ctx.occlusion.contacts(occ))
     cap = ctx.config.contact_points
     human = [_subsample(c.human_ids, c.human_weight, cap) for c in sets]
