@@ -81,16 +81,19 @@ def get_preset(name: str, **overrides: object) -> FitConfig:
     return replace(PRESETS[name], **overrides) if overrides else PRESETS[name]
 
 
-def evaluate(state: FitState, batch: FitBatch, model: BodyModel, template: ObjectTemplate) -> Evaluated:
-    """Pose body and object of the current state (human frame) for the losses."""
+def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tensor, contact_points: Tensor
+             ) -> Evaluated:
+    """Pose body and object of the current state (human frame) for the losses.
+
+    ``keypoints`` (k, 3) are the template's keypoints and ``contact_points`` (B, No, 3) its
+    contact-candidate vertices; both are fixed during a fit, so the caller converts them once.
+    """
     ids = batch.contact_body_ids
     posed = pose_body(model, state.betas, state.body_pose, ids if ids.shape[1] else None)
     body_vertices = posed.vertices if ids.shape[1] else None
     rot, scale, trans = state.obj_rotation(), state.obj_scale(), state.obj_translation
-    kp = torch.tensor(np.asarray(template.keypoints), dtype=rot.dtype)
-    obj_kp = scale[:, None, None] * kp @ rot.transpose(1, 2) + trans[:, None]
-    verts = torch.tensor(np.asarray(template.vertices), dtype=rot.dtype)[batch.contact_object_ids]
-    obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, verts) + trans[:, None]
+    obj_kp = scale[:, None, None] * keypoints @ rot.transpose(1, 2) + trans[:, None]
+    obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, contact_points) + trans[:, None]
     return Evaluated(posed.joints[:, :22], obj_kp, body_vertices, obj_verts, state.to_camera)
 
 
@@ -140,9 +143,12 @@ def optimise(state: FitState, batch: FitBatch, model: BodyModel, template: Objec
              extra_terms: Callable[[FitState, Evaluated], dict[str, Tensor]] | None = None) -> dict[str, Tensor]:
     """Run both phases in place on ``state``; returns the final per-image loss terms (B,) by name."""
     perms = torch.tensor(np.array(template.keypoint_permutations)).unique(dim=0)
+    dtype = state.obj_translation.dtype
+    keypoints = torch.tensor(np.asarray(template.keypoints), dtype=dtype)
+    contact_points = torch.tensor(np.asarray(template.vertices), dtype=dtype)[batch.contact_object_ids]
 
     def terms() -> dict[str, Tensor]:
-        ev = evaluate(state, batch, model, template)
+        ev = evaluate(state, batch, model, keypoints, contact_points)
         out = loss_terms(state, batch, ev, config.weights, perms, log_prob)
         if extra_terms is not None:
             out.update(extra_terms(state, ev))

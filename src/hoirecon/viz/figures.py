@@ -11,7 +11,7 @@ from PIL import Image
 from hoirecon.body import BodyModel
 from hoirecon.data.sample import Sample
 from hoirecon.objects import ObjectTemplate
-from hoirecon.render import Camera, SceneMesh, render_scene
+from hoirecon.render import Camera, SceneMesh, look_at_camera, render_scene
 
 BODY_COLOR = (0.80, 0.62, 0.50)
 OBJECT_COLOR = (0.25, 0.55, 0.90)
@@ -80,12 +80,6 @@ def orbit_view(rec: Reconstruction, faces: np.ndarray, template: ObjectTemplate,
         eye, up = center + np.array([0, dist, 0]), np.array([0.0, 0.0, -1.0])
     else:
         raise ValueError(f"view: expected 'side' or 'top', got {view!r}")
-    z = (center - eye) / np.linalg.norm(center - eye)
-    x = np.cross(z, up)
-    x /= np.linalg.norm(x)
-    rot = np.stack([x, np.cross(z, x), z])  # rows: camera axes in the human frame
-    k = np.array([[focal, 0, (size - 1) / 2], [0, focal, (size - 1) / 2], [0, 0, 1.0]])
-    camera = Camera(k, size, size)
-    to_cam = lambda p: (p - eye) @ rot.T  # noqa: E731
+    camera = look_at_camera(eye, center, up, focal, size, size)
     background = np.broadcast_to(np.array(BACKDROP, np.uint8), (size, size, 3)).copy()
-    return render_scene(_meshes(rec, faces, template, to_cam), camera, background=background).rgb
+    return render_scene(_meshes(rec, faces, template, lambda p: p), camera, background=background).rgb

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hoirecon.data.synthetic.camera import look_at_rotation
 from hoirecon.data.synthetic.generator import SynthConfig
 from hoirecon.data.synthetic.scene import OBJECT_COLORS, SceneContext, sample_chunk
-from hoirecon.render import Camera, SceneMesh, render_scene, save_png
+from hoirecon.render import Camera, SceneMesh, look_at_camera, render_scene, save_png
 
 SKIN = (0.80, 0.62, 0.50)
 BACKDROP = (236, 238, 242)
@@ -22,9 +21,7 @@ def preview_camera(center: np.ndarray, radius: float, size: int, azimuth_deg: fl
     focal = 0.5 * size / np.tan(0.5 * np.deg2rad(fov_deg))
     distance = 1.15 * radius / np.sin(0.5 * np.deg2rad(fov_deg))
     eye = center + distance * np.array([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)])
-    rot = look_at_rotation(eye[None], center[None], np.zeros(1))[0]
-    k = np.array([[focal, 0.0, (size - 1) / 2], [0.0, focal, (size - 1) / 2], [0.0, 0.0, 1.0]])
-    return Camera(k, size, size, R=rot.T, t=-rot.T @ eye)
+    return look_at_camera(eye, center, np.array([0.0, 1.0, 0.0]), focal, size, size)
 
 
 def render_preview(category: str, seed: int = 0, size: int = 512, body_model: str | None = None) -> np.ndarray:
