@@ -210,15 +210,19 @@ def stack_rows(rows: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return out
 
 
-def write_category(root: Path, category: str, rows: Sequence[dict[str, np.ndarray]]) -> Path:
-    """Write a category's annotation file from per-image rows; returns the file path."""
-    known = {c.name for c in COLUMNS}
-    unknown = set(rows[0]) - known if rows else set()
+def write_category_columns(root: Path, category: str, columns: dict[str, np.ndarray]) -> Path:
+    """Write a category's annotation file from stacked columns (one row per image); returns its path."""
+    unknown = set(columns) - {c.name for c in COLUMNS}
     if unknown:
         raise ValueError(f"write_category: unknown columns {sorted(unknown)}")
-    missing = {c.name for c in columns_of("base")} - set(rows[0]) if rows else set()
+    missing = {c.name for c in columns_of("base")} - set(columns)
     if missing:
         raise ValueError(f"write_category: missing required columns {sorted(missing)}")
     path = Path(root) / ANNOTATION_DIR / f"{category}.npz"
-    atomic_save_npz(path, stack_rows(rows))
+    atomic_save_npz(path, columns)
     return path
+
+
+def write_category(root: Path, category: str, rows: Sequence[dict[str, np.ndarray]]) -> Path:
+    """Write a category's annotation file from per-image rows; returns the file path."""
+    return write_category_columns(root, category, stack_rows(rows))

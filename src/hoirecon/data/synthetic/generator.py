@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hoirecon.data.dataset import atomic_save_npz, atomic_write_json, load_columns, stack_rows, write_category
+from hoirecon.data.dataset import atomic_save_npz, atomic_write_json, load_columns, stack_rows, write_category_columns
 from hoirecon.data.format import ANNOTATION_DIR, FORMAT_VERSION
 from hoirecon.data.synthetic.camera import CameraConfig
 from hoirecon.data.synthetic.estimators import EstimatorNoise
@@ -76,11 +76,6 @@ def _part_path(root: Path, category: str, start: int, fingerprint: str) -> Path:
     return root / ANNOTATION_DIR / ".parts" / f"{category}-{fingerprint}-{start:07d}.npz"
 
 
-def _rows_from_columns(cols: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
-    n = len(cols["image_id"])
-    return [{k: (str(v[i]) if v.dtype.kind == "U" else v[i]) for k, v in cols.items()} for i in range(n)]
-
-
 _WORKER_CONTEXT: dict[str, SceneContext] = {}
 
 
@@ -130,11 +125,9 @@ def generate_category(root: Path, category: str, config: SynthConfig, progress: 
             done += chunk[1]
             if progress is not None:
                 progress(category, done, total)
-    rows: list[dict[str, np.ndarray]] = []
-    for start, _, _ in chunk_plan(config):
-        rows += _rows_from_columns(load_columns(_part_path(root, category, start, config.fingerprint())))
-    write_category(root, category, rows)
-    return len(rows)
+    parts = [load_columns(_part_path(root, category, start, config.fingerprint())) for start, _, _ in chunk_plan(config)]
+    write_category_columns(root, category, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+    return sum(len(p["image_id"]) for p in parts)
 
 
 def _category_code(category: str) -> int:
