@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 from rich.console import Console
 
@@ -17,3 +19,9 @@ def parse_categories(text: str) -> tuple[str, ...]:
     if not names or unknown:
         raise typer.BadParameter(f"unknown categories {unknown or [text]}; choose from {', '.join(CATEGORIES)}")
     return names
+
+
+def exit_with_error(err: Exception) -> NoReturn:
+    """Print one line naming what was wrong and end the command with exit code 2."""
+    console.print(f"error: {err}", markup=False, soft_wrap=True)
+    raise typer.Exit(code=2) from err

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hoirecon.cli.common import console
+from hoirecon.cli.common import console, exit_with_error
 
 
 def fit(
@@ -36,8 +36,7 @@ def fit(
             run = fit_dataset(data, category, split, config, out, prior, occlusion,
                               progress=lambda done, total: bar.update(task, completed=done, total=total), limit=limit)
     except (ValueError, FileNotFoundError) as err:
-        console.print(f"error: {err}", markup=False, soft_wrap=True)
-        raise typer.Exit(code=2) from err
+        exit_with_error(err)
     console.print(f"fitted {len(run.results.image_ids)} images, skipped {len(run.skipped)}; wrote {out}")
 
 
@@ -52,8 +51,7 @@ def export_rhobin(
     try:
         path = export(fits, out, gender)
     except ValueError as err:
-        console.print(f"error: {err}", markup=False, soft_wrap=True)
-        raise typer.Exit(code=2) from err
+        exit_with_error(err)
     console.print(f"wrote {path}", markup=False)
 
 
@@ -96,8 +94,7 @@ def fit_image(
                                                             body_estimate, prior)], "focal": focal})
         run = fit_split(ctx, [sample], out, key)
     except (ValueError, FileNotFoundError) as err:
-        console.print(f"error: {err}", markup=False, soft_wrap=True)
-        raise typer.Exit(code=2) from err
+        exit_with_error(err)
     if run.skipped:
         console.print(f"not fitted: {run.skipped[0][1]}", markup=False)
         raise typer.Exit(code=1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hoirecon.cli.common import console
+from hoirecon.cli.common import console, exit_with_error
 
 
 def group(
@@ -26,8 +26,7 @@ def group(
         grouping, quality = group_category(data, category, GroupingConfig(k=k, max_distance=max_distance,
                                                                            method=method), out)
     except ValueError as err:
-        console.print(f"error: {err}", markup=False, soft_wrap=True)
-        raise typer.Exit(code=2) from err
+        exit_with_error(err)
     console.print(f"{len(grouping)} images, {int(grouping.valid.sum())} neighbour links "
                   f"({grouping.stats.get('method', '?')})", markup=False)
     if quality is not None:
@@ -65,8 +64,7 @@ def train(
                                      lambda p: bar.update(task, completed=p.step, total=p.total_steps),
                                      compare_unconditional=compare_unconditional and encoder != "none")
     except (ValueError, FileNotFoundError) as err:
-        console.print(f"error: {err}", markup=False, soft_wrap=True)
-        raise typer.Exit(code=2) from err
+        exit_with_error(err)
     console.print(f"wrote {summary.prior_path} after {summary.epochs} epochs "
                   f"(best validation NLL {summary.best_val_nll})", markup=False)
     if summary.best_of_16_m is not None:
