@@ -17,7 +17,7 @@ from PIL import Image
 
 from hoirecon.body import BodyModel
 from hoirecon.data.sample import Estimate, Sample
-from hoirecon.fitting.init import read_body_estimate, read_coco_keypoints
+from hoirecon.fitting.estimator_files import read_body_estimate, read_coco_keypoints
 from hoirecon.fitting.smplify import coco_to_smpl, fit_smplify
 from hoirecon.objects import ObjectTemplate
 
