@@ -21,21 +21,28 @@ def fit(
     joint_steps: int = typer.Option(None, help="Steps of phase 2 (everything)."),
     batch_size: int = typer.Option(None, help="Images optimised together."),
     limit: int = typer.Option(None, help="Fit only the first N images."),
+    backend: str = typer.Option("local", help="local (this process) | ray (one Ray task per batch; same results)."),
+    address: str = typer.Option(None, help="Ray cluster address (--backend ray); default: start a local Ray."),
+    workers: int = typer.Option(None, help="CPUs of the local Ray instance (--backend ray; default: all)."),
 ) -> None:
     """Fit SMPL body + object template to every image of a split, with the chosen preset."""
     from hoirecon.cli.data_cmds import progress_bar
+    from hoirecon.fitting.backends import split_runner
     from hoirecon.fitting.optimize import get_preset
     from hoirecon.fitting.pipeline import fit_dataset
+    from hoirecon.fitting.ray_backend import BackendUnavailableError
 
     overrides = {k: v for k, v in {"object_steps": object_steps, "joint_steps": joint_steps,
                                    "batch_size": batch_size}.items() if v is not None}
     try:
         config = get_preset(preset, **overrides)
+        runner = split_runner(backend, address, workers)
         with progress_bar() as bar:
-            task = bar.add_task(f"fit {category} ({preset})", total=None)
+            task = bar.add_task(f"fit {category} ({preset}, {backend})", total=None)
             run = fit_dataset(data, category, split, config, out, prior, occlusion,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total), limit=limit)
-    except (ValueError, FileNotFoundError) as err:
+                              progress=lambda done, total: bar.update(task, completed=done, total=total), limit=limit,
+                              runner=runner)
+    except (ValueError, FileNotFoundError, BackendUnavailableError) as err:
         exit_with_error(err)
     console.print(f"fitted {len(run.results.image_ids)} images, skipped {len(run.skipped)}; wrote {out}")
 

@@ -159,30 +159,75 @@ def _usable(samples: list[Sample], k: int) -> tuple[list[Sample], list[tuple[str
     return good, skipped
 
 
-def fit_split(ctx: FitContext, samples: list[Sample], out: Path, key: str, progress: Progress | None = None) -> FitRun:
-    """Fit samples in batches with per-batch checkpoints under ``out``; returns all results."""
+@dataclass
+class SplitBatch:
+    """One batch of a split and the part file its result is saved to."""
+
+    start: int
+    """Index of its first sample among the usable samples; names the part file."""
+    samples: list[Sample]
+    part: Path
+
+
+@dataclass
+class SplitPlan:
+    """A split cut into batches: what every backend fits, in the same order and files."""
+
+    batches: list[SplitBatch]
+    skipped: list[tuple[str, str]]
+    """(image id, reason) of the samples that cannot be fitted."""
+    total: int
+    """Number of usable samples."""
+
+
+def plan_split(ctx: FitContext, samples: list[Sample], out: Path, key: str) -> SplitPlan:
+    """Check the samples and cut the usable ones into batches, each with its part file under ``out``."""
     good, skipped = _usable(samples, ctx.template.num_keypoints)
     if not good:
         raise ValueError(f"no usable samples to fit in category {ctx.category!r} ({len(skipped)} skipped)")
-    parts, notes, done = [], {}, 0
     size = ctx.config.batch_size
-    for start in range(0, len(good), size):
-        chunk = good[start:start + size]
-        part = Path(out) / "fits" / ".parts" / f"{ctx.category}-{key}-{start:07d}.npz"
-        if part.is_file():
-            cols = load_columns(part)
-        else:
-            cols, init = fit_samples(ctx, chunk)
-            notes.update({i: n for i, n in zip(init.image_ids, init.notes) if n})
-            atomic_save_npz(part, cols)
-        parts.append(cols)
-        done += len(chunk)
-        if progress is not None:
-            progress(done, len(good))
+    batches = [SplitBatch(start, good[start:start + size],
+                          Path(out) / "fits" / ".parts" / f"{ctx.category}-{key}-{start:07d}.npz")
+               for start in range(0, len(good), size)]
+    return SplitPlan(batches, skipped, len(good))
+
+
+def init_notes(init: InitBatch) -> dict[str, list[str]]:
+    """The fallbacks each image of a batch needed, for the images that needed any."""
+    return {i: n for i, n in zip(init.image_ids, init.notes) if n}
+
+
+def merge_split(ctx: FitContext, out: Path, parts: list[dict[str, np.ndarray]], skipped: list[tuple[str, str]],
+                notes: dict[str, list[str]]) -> FitRun:
+    """Concatenate the batches' columns (in batch order), save the category's fits, return the run."""
+    if not parts:
+        raise ValueError(f"no batch of category {ctx.category!r} was fitted ({len(skipped)} images skipped)")
     merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     results = FitResults(ctx.category, merged)
-    save_fits(out, results)
+    save_fits(Path(out), results)
     return FitRun(results, skipped, notes)
+
+
+def fit_split(ctx: FitContext, samples: list[Sample], out: Path, key: str, progress: Progress | None = None) -> FitRun:
+    """Fit samples in batches with per-batch checkpoints under ``out``; returns all results."""
+    plan = plan_split(ctx, samples, out, key)
+    parts, notes, done = [], {}, 0
+    for batch in plan.batches:
+        if batch.part.is_file():
+            cols = load_columns(batch.part)
+        else:
+            cols, init = fit_samples(ctx, batch.samples)
+            notes.update(init_notes(init))
+            atomic_save_npz(batch.part, cols)
+        parts.append(cols)
+        done += len(batch.samples)
+        if progress is not None:
+            progress(done, plan.total)
+    return merge_split(ctx, out, parts, plan.skipped, notes)
+
+
+SplitRunner = Callable[[FitContext, list[Sample], Path, str, Progress | None], FitRun]
+"""A backend: fits a split like :func:`fit_split` (same arguments, part files and result)."""
 
 
 NO_PRIOR_FALLBACK = {"prior": "none", "prior+contact": "contact"}
@@ -221,15 +266,20 @@ def load_context(data: Dataset, category: str, config: FitConfig, prior_path: st
 
 def fit_dataset(data_dir: str | Path, category: str, split: str, config: FitConfig, out: str | Path,
                 prior_path: str | Path | None = None, occlusion_path: str | Path | None = None,
-                progress: Progress | None = None, limit: int | None = None) -> FitRun:
-    """Fit every sample of a dataset category split and write ``<out>/fits`` and ``<out>/fit.json``."""
+                progress: Progress | None = None, limit: int | None = None,
+                runner: SplitRunner = fit_split) -> FitRun:
+    """Fit every sample of a dataset category split and write ``<out>/fits`` and ``<out>/fit.json``.
+
+    ``runner`` fits the split: :func:`fit_split` in this process, or another backend
+    (``hoirecon.fitting.backends``) with the same part files and results.
+    """
     data = load_dataset(data_dir)
     ctx = load_context(data, category, config, prior_path, occlusion_path)
     samples = list(data.samples(category, split))[:limit]
     if not samples:
         raise ValueError(f"{data_dir}: no samples in category {category!r}, split {split!r}")
     key = fingerprint(ctx, {"prior": str(prior_path), "occlusion": str(occlusion_path), "split": split})
-    run = fit_split(ctx, samples, Path(out), key, progress)
+    run = runner(ctx, samples, Path(out), key, progress)
     info_path = Path(out) / "fit.json"
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     info.update({"dataset": str(data_dir), "split": split, "preset": ctx.config.name, "method": ctx.config.name,
