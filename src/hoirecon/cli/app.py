@@ -71,3 +71,7 @@ def demo(
 def main() -> None:
     """Entry point of the ``hoirecon`` console script."""
     app()
+
+
+if __name__ == "__main__":  # python -m hoirecon.cli.app (what torchrun -m starts)
+    main()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from hoirecon.cli.common import console, exit_with_error
+
+if TYPE_CHECKING:
+    from hoirecon.prior.train import Progress, TrainConfig
 
 
 def group(
@@ -17,6 +24,9 @@ def group(
     max_distance: float = typer.Option(0.2, help="Drop neighbours farther than this (metres)."),
     method: str = typer.Option("auto", help="exact | nndescent | auto."),
     out: Path = typer.Option(None, "--out", help="Save the grouping (.npz)."),
+    chunk_size: int | None = typer.Option(
+        None, "--chunk-size", min=1,
+        help="Exact search out of core, this many images per block (same result; resumes from <out>.work/)."),
 ) -> None:
     """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12)."""
     from hoirecon.prior.category import group_category
@@ -24,7 +34,8 @@ def group(
 
     try:
         grouping, quality = group_category(data, category, GroupingConfig(k=k, max_distance=max_distance,
-                                                                           method=method), out)
+                                                                           method=method), out,
+                                            chunk_size=chunk_size)
     except ValueError as err:
         exit_with_error(err)
     console.print(f"{len(grouping)} images, {int(grouping.valid.sum())} neighbour links "
@@ -43,13 +54,17 @@ def train(
     supervision: str = typer.Option("2d-knn", help="2d-knn | 2d-gt-groups | 3d."),
     depth: int = typer.Option(8, help="Flow steps."),
     width: int = typer.Option(512, help="Hidden width of the coupling networks."),
-    encoder: str = typer.Option("keypoints", help="Condition encoder: keypoints | none."),
+    encoder: str = typer.Option("keypoints", help="Condition encoder: keypoints | none | efficientnet-lite0 "
+                                "(needs the 'images' extra) | resnet50 (needs torchvision and "
+                                "$HOIRECON_RESNET50_WEIGHTS, a local state dict)."),
     lr: float = typer.Option(1e-4, help="Adam learning rate."),
     batch_size: int = typer.Option(64, help="Images per step."),
     compare_unconditional: bool = typer.Option(True, help="Also train an unconditional flow and compare best-of-16."),
+    distributed: bool = typer.Option(False, "--distributed",
+                                     help="Data-parallel training over the processes started by torchrun "
+                                          "(torchrun --nproc_per_node N -m hoirecon.cli.app train ... --distributed)."),
 ) -> None:
     """Train the conditional normalizing-flow prior of one category (resumes an interrupted run)."""
-    from hoirecon.cli.data_cmds import progress_bar
     from hoirecon.prior import EncoderConfig, TrainConfig
     from hoirecon.prior.category import train_category
 
@@ -58,11 +73,12 @@ def train(
         config = TrainConfig(supervision=supervision, epochs=epochs, lr=lr, batch_size=batch_size,
                              flow=replace(base.flow, depth=depth, width=width),
                              encoder=EncoderConfig(name=encoder))
-        with progress_bar() as bar:
-            task = bar.add_task(f"train {category}", total=None)
-            summary = train_category(data, category, out, config,
-                                     lambda p: bar.update(task, completed=p.step, total=p.total_steps),
-                                     compare_unconditional=compare_unconditional and encoder != "none")
+        compare_unconditional = compare_unconditional and encoder != "none"
+        if distributed and not _train_distributed(data, category, out, config, compare_unconditional):
+            return  # ranks other than 0 only train; rank 0 copies, evaluates and reports
+        with _progress(f"train {category}", show=not distributed) as callback:  # trained already if distributed
+            summary = train_category(data, category, out, config, callback,
+                                     compare_unconditional=compare_unconditional)
     except (ValueError, FileNotFoundError) as err:
         exit_with_error(err)
     console.print(f"wrote {summary.prior_path} after {summary.epochs} epochs "
@@ -72,3 +88,51 @@ def train(
     if summary.unconditional_best_of_16_m is not None:
         console.print(f"unconditional flow, same training: median {100 * summary.unconditional_best_of_16_m:.1f} cm",
                       markup=False)
+
+
+@contextmanager
+def _progress(label: str, show: bool) -> Iterator[Callable[[Progress], None] | None]:
+    """A progress bar's update callback (None, and no bar, when ``show`` is false)."""
+    if not show:
+        yield None
+        return
+    from hoirecon.cli.data_cmds import progress_bar
+
+    with progress_bar() as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda p: bar.update(task, completed=p.step, total=p.total_steps)
+
+
+def _train_distributed(data: Path, category: str, out: Path, config: TrainConfig, compare: bool) -> bool:
+    """Train the prior (and the unconditional flow) data-parallel over the torchrun processes.
+
+    Every rank trains into ``<out>.work/`` (``<out>.unconditional.pt.work/``) with the inputs
+    ``train_category`` prepares, so rank 0's ``train_category`` afterwards finds finished
+    checkpoints and only copies, evaluates and compares. Rank 0 computes and caches image
+    features first; the others read the cache. Returns whether this process is rank 0.
+    """
+    from hoirecon.data import load_dataset
+    from hoirecon.fitting.occlusion import dataset_template
+    from hoirecon.prior.category import _inputs, training_features, training_samples, unconditional
+    from hoirecon.prior.dataset import layout_for, observations
+    from hoirecon.prior.distributed import init_from_env, shutdown
+    from hoirecon.prior.train import train_prior
+
+    world = init_from_env()
+    if not world.is_main:
+        logging.getLogger().setLevel(logging.WARNING)  # one process reports
+    dataset = load_dataset(data)
+    samples = training_samples(dataset, category)
+    layout = layout_for(dataset_template(dataset, category))
+    runs = [(config, out)] + ([(unconditional(config), Path(f"{out}.unconditional.pt"))] if compare else [])
+    for run_config, run_out in runs:
+        work = Path(f"{run_out}.work")
+        with world.main_first():
+            kept, features = training_features(samples, run_config, work / f"features-{run_config.encoder.name}.npz")
+        x25d, grouping = _inputs(kept, run_config)
+        label = f"train {category} ({run_config.encoder.name}, {world.size} processes)"
+        with _progress(label, world.is_main) as callback:
+            train_prior(x25d, observations(kept), grouping, run_config, work, layout, callback=callback,
+                        distributed=True, features=features)
+    shutdown()
+    return world.is_main

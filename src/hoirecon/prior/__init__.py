@@ -5,7 +5,8 @@ Pipeline, one file per idea:
 * ``distances`` / ``search`` / ``grouping``: eq. (11) ray distances, exact and approximate KNN,
   and the groups of eq. (12) with their loss weights;
 * ``transforms`` / ``flow``: the Glow-style conditional normalizing flow (eq. 8-9) on zuko;
-* ``encoders``: what the flow is conditioned on;
+* ``encoders``: what the flow is conditioned on; ``backbones`` / ``features``: frozen ImageNet
+  backbones and the cached features of image crops that image encoders take;
 * ``layout`` / ``augment`` / ``training_set`` / ``train``: training on arrays (eq. 10);
 * ``prior``: a trained prior as one file; ``evaluate``: best-of-n errors;
 * ``synthetic``: synthetic clustered interactions for tests, benchmarks and demos.

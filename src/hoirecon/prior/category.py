@@ -12,10 +12,20 @@ import torch
 
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.fitting.occlusion import dataset_template
-from hoirecon.prior.dataset import ground_truth_groups, layout_for, observations, observed_x25d, true_x3d, virtual_views
-from hoirecon.prior.evaluate import best_of_n_error
+from hoirecon.prior.dataset import (
+    features_for,
+    ground_truth_groups,
+    layout_for,
+    observations,
+    observed_x25d,
+    true_x3d,
+    virtual_views,
+)
+from hoirecon.prior.encoders import build_encoder
+from hoirecon.prior.evaluate import best_of_n_error, point_to_ray_error
+from hoirecon.prior.features import image_features
 from hoirecon.prior.grouping import Grouping, GroupingConfig, group_images
-from hoirecon.prior.prior import load_prior
+from hoirecon.prior.prior import Prior, load_prior
 from hoirecon.prior.train import Progress, TrainConfig, train_prior
 
 log = logging.getLogger(__name__)
@@ -58,8 +68,17 @@ def grouping_quality(samples: list[Sample], grouping: Grouping, seed: int = 0) -
 
 
 def group_category(data_dir: str | Path, category: str, config: GroupingConfig = GroupingConfig(),
-                   out: str | Path | None = None) -> tuple[Grouping, GroupingQuality | None]:
-    """KNN-group the training images of a category by eq. (11); optionally save the grouping."""
+                   out: str | Path | None = None, chunk_size: int | None = None
+                   ) -> tuple[Grouping, GroupingQuality | None]:
+    """KNN-group the training images of a category by eq. (11); optionally save the grouping.
+
+    With ``chunk_size``, the exact search runs out of core, that many images per block, and
+    resumes from ``<out>.work/`` (see :mod:`hoirecon.prior.chunked`); the result is the same.
+    """
+    if chunk_size is not None:
+        from hoirecon.prior.chunked import group_category_chunked  # it imports this module
+
+        return group_category_chunked(data_dir, category, config, out, chunk_size)
     samples = training_samples(load_dataset(data_dir), category)
     grouping = group_images(observed_x25d(samples), config)
     if out is not None:
@@ -91,13 +110,60 @@ def _inputs(samples: list[Sample], config: TrainConfig) -> tuple[torch.Tensor, G
     return observed_x25d(samples), None
 
 
-def evaluate_best_of_16(prior_path: Path, data: Dataset, category: str, split: str = "test") -> float | None:
-    """Median best-of-16 error of a prior on a split with ground truth (None when there is none)."""
+def with_images(samples: list[Sample]) -> list[Sample]:
+    """The samples whose image file exists; each one without is logged and skipped."""
+    kept = []
+    for s in samples:
+        if s.image_path is not None and s.image_path.is_file():
+            kept.append(s)
+        else:
+            log.warning("sample %s: image file missing (%s); skipped", s.image_id, s.image_path)
+    return kept
+
+
+def _best_of_n_with_features(prior: Prior, samples: list[Sample], features: torch.Tensor, n: int,
+                             generator: torch.Generator, batch_size: int = 256) -> float:
+    """Median best-of-n point-to-ray error (as ``best_of_n_error``) of an image-conditioned prior."""
+    truth, errors = true_x3d(samples), []
+    for start in range(0, len(samples), batch_size):
+        part = slice(start, start + batch_size)
+        drawn = prior.sample(observations(samples[part]), n, generator=generator, features=features[part])
+        errors.append(point_to_ray_error(drawn, truth[part].unsqueeze(1)).min(dim=1).values)
+    return float(torch.cat(errors).median())
+
+
+def evaluate_best_of_16(prior_path: Path, data: Dataset, category: str, split: str = "test",
+                        feature_cache: Path | None = None) -> float | None:
+    """Median best-of-16 error of a prior on a split with ground truth (None when there is none).
+
+    Image-conditioned priors compute (or read from ``feature_cache``) the images' features.
+    """
+    prior = load_prior(prior_path)
     samples = [s for s in data.samples(category, split) if s.gt is not None]
+    samples = with_images(samples) if prior.backbone is not None else samples
     if not samples:
         return None
     gen = torch.Generator().manual_seed(0)
-    return best_of_n_error(load_prior(prior_path), observations(samples), true_x3d(samples), 16, generator=gen).median
+    features = features_for(prior, samples, feature_cache)
+    if features is not None:
+        return _best_of_n_with_features(prior, samples, features, 16, gen)
+    return best_of_n_error(prior, observations(samples), true_x3d(samples), 16, generator=gen).median
+
+
+def training_features(samples: list[Sample], config: TrainConfig, cache: Path
+                      ) -> tuple[list[Sample], torch.Tensor | None]:
+    """The training samples and, if the encoder needs them, their backbone features (N, F).
+
+    Images are read and their features computed once, kept in ``cache``; samples without an
+    image file are skipped then.
+    """
+    backbone = build_encoder(config.encoder, samples[0].keypoints_2d.shape[0]).backbone
+    if backbone is None:
+        return samples, None
+    kept = with_images(samples)
+    if not kept:
+        raise ValueError(f"category {samples[0].category!r}: no training image has an image file")
+    return kept, image_features(kept, backbone, cache, config.encoder.weights)
 
 
 def train_category(data_dir: str | Path, category: str, out: str | Path, config: TrainConfig = TrainConfig(),
@@ -107,17 +173,22 @@ def train_category(data_dir: str | Path, category: str, out: str | Path, config:
 
     With ``compare_unconditional``, an unconditional flow is trained alike (``<out>.unconditional.pt``)
     and its best-of-16 error is reported next to the prior's: what the image condition adds.
+    Image encoders read each image once; its backbone feature is kept in
+    ``<out>.work/features-<encoder>.npz`` (training and test images), so a rerun reuses it.
     """
     data = load_dataset(data_dir)
     samples = training_samples(data, category)
     template = dataset_template(data, category)
-    x25d, grouping = _inputs(samples, config)
     work = Path(str(out) + ".work")
-    result = train_prior(x25d, observations(samples), grouping, config, work, layout_for(template), callback=callback)
+    feature_cache = work / f"features-{config.encoder.name}.npz"
+    samples, features = training_features(samples, config, feature_cache)
+    x25d, grouping = _inputs(samples, config)
+    result = train_prior(x25d, observations(samples), grouping, config, work, layout_for(template), callback=callback,
+                         features=features)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result.prior_path, str(out) + ".tmp")
     Path(str(out) + ".tmp").replace(out)
-    score = evaluate_best_of_16(Path(out), data, category)
+    score = evaluate_best_of_16(Path(out), data, category, feature_cache=feature_cache)
     summary = TrainSummary(Path(out), result.epochs, result.best_val_nll, score, result.metrics_path)
     if compare_unconditional:
         other = train_category(data_dir, category, str(out) + ".unconditional.pt", unconditional(config))

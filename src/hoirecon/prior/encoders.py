@@ -1,15 +1,21 @@
 """Condition encoders: what the flow sees of an image (the ``f`` of eq. 8).
 
 Encoders are chosen by name from :data:`ENCODERS` and trained jointly with the flow. Each maps
-an image's observations ``(B, K, 3)`` (normalised ``u, v`` and a confidence per keypoint) and,
-optionally, its own 2.5D representation ``(B, K + 1, 3)`` to a feature ``(B, C)``.
+an image's observations ``(B, K, 3)`` (normalised ``u, v`` and a confidence per keypoint),
+optionally its own 2.5D representation ``(B, K + 1, 3)`` and, for image encoders, a backbone
+feature of the image ``(B, F)`` to a condition ``(B, C)``.
 
 * ``keypoints`` (default): an MLP over the observed 2D layout, centred and scaled by the
   bounding box of the confident keypoints (so it ignores where the person is in the image and
   how large), with the confidences; optionally also the observed rays and camera centre.
 * ``none``: no condition (``C = 0``), for an unconditional flow of the same architecture.
-* ``efficientnet-lite0``, ``resnet50``: image backbones of the reference implementation;
-  registered names that need image input, which this build does not take.
+* ``efficientnet-lite0`` (``F = 1280``), ``resnet50`` (``F = 2048``): the same MLP over the layout
+  and, concatenated, the image's feature from a frozen ImageNet backbone (``backbones``), computed
+  once per image on the crop around person and object and cached (``features``). Only the MLP
+  is trained: on a CPU a jointly trained CNN would dominate the run time; with the layout as an
+  input the head can represent what ``keypoints`` does. A prior file stores the head, not the
+  backbone weights: those come from the ``images`` extra (EfficientNet-Lite0) or a local
+  torchvision ResNet-50 file (``EncoderConfig.weights``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+
+from hoirecon.prior.backbones import backbone_features
 
 CONFIDENCE_MIN = 0.05
 """Keypoints with a lower confidence are treated as missing."""
@@ -38,12 +46,17 @@ class EncoderConfig:
     """Hidden layers of the MLP."""
     use_rays: bool = False
     """Also feed the image's own observed 2.5D representation (rays and camera centre)."""
+    weights: str | None = None
+    """Local backbone weights file of an image encoder (None: the default source; see backbones)."""
 
 
 class ConditionEncoder(nn.Module):
-    """Base class: ``forward(observations (B, K, 3), x25d (B, K + 1, 3) | None) -> (B, C)``."""
+    """Base class: ``forward(observations (B, K, 3), x25d (B, K + 1, 3) | None,
+    features (B, F) | None) -> (B, C)``."""
 
     features: int
+    backbone: str | None = None
+    """Name of the backbone whose image features the encoder needs (None: no image input)."""
 
 
 def normalize_layout(observations: Tensor) -> Tensor:
@@ -78,15 +91,16 @@ def _mlp(inputs: int, width: int, hidden_layers: int, outputs: int) -> nn.Sequen
 class KeypointEncoder(ConditionEncoder):
     """MLP over the bbox-normalised 2D layout (and optionally the observed 2.5D vector)."""
 
-    def __init__(self, config: EncoderConfig, n_keypoints: int) -> None:
+    def __init__(self, config: EncoderConfig, n_keypoints: int, extra_inputs: int = 0) -> None:
         super().__init__()
         self.features = config.features
         self.use_rays = config.use_rays
         self.n_keypoints = n_keypoints
         inputs = 3 * n_keypoints + (3 * (n_keypoints + 1) if config.use_rays else 0)
-        self.mlp = _mlp(inputs, config.width, config.hidden_layers, config.features)
+        self.mlp = _mlp(inputs + extra_inputs, config.width, config.hidden_layers, config.features)
 
-    def forward(self, observations: Tensor, x25d: Tensor | None = None) -> Tensor:
+    def layout_inputs(self, observations: Tensor, x25d: Tensor | None) -> Tensor:
+        """MLP inputs ``(B, 3K)`` (``(B, 3K + 3(K + 1))`` with rays) of observations ``(B, K, 3)``."""
         if observations.shape[-2:] != (self.n_keypoints, 3):
             raise ValueError(f"observations: expected shape (B, {self.n_keypoints}, 3), "
                              f"got {tuple(observations.shape)}")
@@ -96,7 +110,36 @@ class KeypointEncoder(ConditionEncoder):
                 raise ValueError(f"x25d: encoder uses rays, expected shape "
                                  f"(B, {self.n_keypoints + 1}, 3)")
             inputs.append(x25d.flatten(-2))
-        return self.mlp(torch.cat(inputs, dim=-1))
+        return torch.cat(inputs, dim=-1)
+
+    def forward(self, observations: Tensor, x25d: Tensor | None = None,
+                features: Tensor | None = None) -> Tensor:
+        return self.mlp(self.layout_inputs(observations, x25d))
+
+
+class ImageEncoder(KeypointEncoder):
+    """MLP over the layout inputs of :class:`KeypointEncoder` and a backbone feature ``(B, F)``.
+
+    The feature is standardised per image (a LayerNorm without parameters): pooled backbone
+    activations are non-negative with a scale that differs between backbones.
+    """
+
+    def __init__(self, config: EncoderConfig, n_keypoints: int, backbone: str) -> None:
+        super().__init__(config, n_keypoints, extra_inputs=backbone_features(backbone))
+        self.backbone = backbone
+        self.image_features = backbone_features(backbone)
+        self.standardize = nn.LayerNorm(self.image_features, elementwise_affine=False)
+
+    def forward(self, observations: Tensor, x25d: Tensor | None = None,
+                features: Tensor | None = None) -> Tensor:
+        if features is None:
+            raise ValueError(f"features: encoder {self.backbone!r} needs the image features (B, "
+                             f"{self.image_features}) of its backbone (see hoirecon.prior.features)")
+        if features.shape != observations.shape[:-2] + (self.image_features,):
+            raise ValueError(f"features: expected shape {tuple(observations.shape[:-2])} + "
+                             f"({self.image_features},), got {tuple(features.shape)}")
+        layout = self.layout_inputs(observations, x25d)
+        return self.mlp(torch.cat([layout, self.standardize(features.to(layout))], dim=-1))
 
 
 class NoEncoder(ConditionEncoder):
@@ -106,23 +149,23 @@ class NoEncoder(ConditionEncoder):
         super().__init__()
         self.features = 0
 
-    def forward(self, observations: Tensor, x25d: Tensor | None = None) -> Tensor:
+    def forward(self, observations: Tensor, x25d: Tensor | None = None,
+                features: Tensor | None = None) -> Tensor:
         return observations.new_zeros(observations.shape[:-2] + (0,))
 
 
-def _needs_images(name: str) -> Callable[[EncoderConfig, int], ConditionEncoder]:
-    """Factory for a registered image backbone that this build cannot run."""
+def _image_encoder(backbone: str) -> Callable[[EncoderConfig, int], ConditionEncoder]:
+    """Factory of an :class:`ImageEncoder` on ``backbone``."""
     def build(config: EncoderConfig, n_keypoints: int) -> ConditionEncoder:
-        raise ValueError(f"encoder: {name!r} needs image input; not available in this build "
-                         f"(use 'keypoints' or 'none')")
+        return ImageEncoder(config, n_keypoints, backbone)
     return build
 
 
 ENCODERS: dict[str, Callable[[EncoderConfig, int], ConditionEncoder]] = {
     "keypoints": KeypointEncoder,
     "none": NoEncoder,
-    "efficientnet-lite0": _needs_images("efficientnet-lite0"),
-    "resnet50": _needs_images("resnet50"),
+    "efficientnet-lite0": _image_encoder("efficientnet-lite0"),
+    "resnet50": _image_encoder("resnet50"),
 }
 """Encoder factories by name: ``factory(config, n_keypoints) -> ConditionEncoder``."""
 

@@ -217,6 +217,23 @@ def _reference_rerank(x: Tensor, idx: Tensor, dist: Tensor, k: int) -> tuple[Ten
     return idx.gather(1, order), dist.gather(1, order)
 
 
+def exact_cut_distances(x_rows: Tensor, x_neighbours: Tensor, idx: Tensor,
+                        max_distance: float | None) -> tuple[Tensor, Tensor]:
+    """Float64 eq. (11) distances of found neighbours, those beyond ``max_distance`` cut.
+
+    ``x_rows (Q, K + 1, 3)``, their neighbours ``x_neighbours (Q, k, K + 1, 3)`` and indices
+    ``idx (Q, k)`` (``-1`` padded) -> float32 distances ``(Q, k)`` (``inf`` where padded or cut)
+    and the ``(Q, k)`` bool mask of the cut neighbours. Rows are independent, so this gives the
+    same numbers on any block of rows.
+    """
+    valid = idx >= 0
+    exact_d = paired_ray_distance(x_rows.double().unsqueeze(1), x_neighbours.double())
+    dist = torch.where(valid, exact_d.float(), float("inf"))
+    limit = float("inf") if max_distance is None else max_distance
+    far = valid & (dist > limit)
+    return dist.masked_fill(far, float("inf")), far
+
+
 def group_images(x25d: Tensor, config: GroupingConfig | None = None,
                  video: Tensor | None = None, frame: Tensor | None = None) -> Grouping:
     """Group ``N`` images by their 2.5D representations ``x25d (N, K + 1, 3)`` -> :class:`Grouping`.
@@ -238,12 +255,7 @@ def group_images(x25d: Tensor, config: GroupingConfig | None = None,
     idx, dist, method = _search(x25d, pool, config, exclusion)
     if config.score == "reference":
         idx, dist = _reference_rerank(x25d, idx, dist, k)
-    valid = idx >= 0
-    exact_d = paired_ray_distance(x25d.double().unsqueeze(1), x25d.double()[idx.clamp_min(0)])
-    dist = torch.where(valid, exact_d.float(), float("inf"))
-    limit = float("inf") if config.max_distance is None else config.max_distance
-    far = valid & (dist > limit)
-    dist = dist.masked_fill(far, float("inf"))
+    dist, far = exact_cut_distances(x25d, x25d[idx.clamp_min(0)], idx, config.max_distance)
     if config.score == "distance":
         idx, dist = padded_topk(dist, idx, k)
     else:

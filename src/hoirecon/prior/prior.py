@@ -2,8 +2,11 @@
 
 ``p(X2.5D | I)`` of the paper, where the image ``I`` is represented by its observations
 ``(B, K, 3)`` (normalised ``u, v`` and a confidence per keypoint, 22 SMPL joints then the object
-keypoints). A prior is stored as one file (``torch.save`` of plain data and tensors, loadable with
-``weights_only=True``) holding the configs, the weights, the input normalisation and the layout.
+keypoints) and, for image encoders, a frozen backbone's feature of the image ``(B, F)``. A prior
+is stored as one file (``torch.save`` of plain data and tensors, loadable with
+``weights_only=True``) holding the configs, the weights, the input normalisation and the layout;
+an image encoder's file names its backbone but holds only the trained head, as the backbone's
+pretrained weights come from their own package or file.
 """
 
 from __future__ import annotations
@@ -67,35 +70,43 @@ class Prior(nn.Module):
             raise ValueError(f"observations: expected shape (B, {self.n_keypoints}, 3), "
                              f"got {tuple(observations.shape)}")
 
-    def condition(self, observations: Tensor, observed_x25d: Tensor | None = None) -> Tensor:
+    @property
+    def backbone(self) -> str | None:
+        """Backbone whose image features the condition needs (None: keypoints only)."""
+        return self.encoder.backbone
+
+    def condition(self, observations: Tensor, observed_x25d: Tensor | None = None,
+                  features: Tensor | None = None) -> Tensor:
         """Condition features ``(B, C)`` of observations ``(B, K, 3)`` (and, if the encoder uses
-        them, the image's own 2.5D vectors ``(B, K + 1, 3)``)."""
+        them, the image's own 2.5D vectors ``(B, K + 1, 3)`` and backbone features ``(B, F)``)."""
         self._check_observations(observations)
-        return self.encoder(observations, observed_x25d)
+        return self.encoder(observations, observed_x25d, features)
 
     def log_prob(self, observations: Tensor, x25d: Tensor,
-                 observed_x25d: Tensor | None = None) -> Tensor:
+                 observed_x25d: Tensor | None = None, features: Tensor | None = None) -> Tensor:
         """``log p(x25d | image)`` in nats: ``observations (B, K, 3), x25d (B, M, K + 1, 3) -> (B, M)``.
 
-        Differentiable in ``x25d`` (the prior loss of the post-optimisation).
+        Differentiable in ``x25d`` (the prior loss of the post-optimisation). ``features (B, F)``:
+        the images' backbone features, needed by image encoders (see :attr:`backbone`).
         """
         if x25d.dim() != 4 or x25d.shape[0] != observations.shape[0] \
                 or x25d.shape[2:] != (self.n_keypoints + 1, 3):
             raise ValueError(f"x25d: expected shape ({observations.shape[0]}, M, "
                              f"{self.n_keypoints + 1}, 3), got {tuple(x25d.shape)}")
-        condition = self.condition(observations, observed_x25d)
+        condition = self.condition(observations, observed_x25d, features)
         return self.flow.log_prob(x25d.flatten(-2), condition.unsqueeze(1))
 
     @torch.no_grad()
     def sample(self, observations: Tensor, n: int, observed_x25d: Tensor | None = None,
-               temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+               temperature: float = 1.0, generator: torch.Generator | None = None,
+               features: Tensor | None = None) -> Tensor:
         """Draw ``n`` 2.5D vectors per image: ``observations (B, K, 3) -> (B, n, K + 1, 3)``.
 
         The ray rows are re-normalised to unit length; the last row is the camera centre.
         No gradients are tracked (samples initialise virtual cameras; densities are what gets
-        differentiated, through :meth:`log_prob`).
+        differentiated, through :meth:`log_prob`). ``features (B, F)`` as in :meth:`log_prob`.
         """
-        condition = self.condition(observations, observed_x25d)
+        condition = self.condition(observations, observed_x25d, features)
         flat = self.flow.sample(condition, n, temperature, generator)
         x25d = flat.unflatten(-1, (self.n_keypoints + 1, 3))
         rays = torch.nn.functional.normalize(x25d[..., :-1, :], dim=-1)
@@ -104,7 +115,8 @@ class Prior(nn.Module):
     def to_file_dict(self, metadata: dict | None = None) -> dict:
         """Plain data + tensors for ``torch.save``."""
         return {"format": FORMAT, "version": VERSION, "flow_config": asdict(self.flow_config),
-                "encoder_config": asdict(self.encoder_config), "layout": self.layout.to_dict(),
+                "encoder_config": asdict(self.encoder_config), "backbone": self.backbone,
+                "layout": self.layout.to_dict(),
                 "state_dict": self.state_dict(), "metadata": metadata or {}}
 
     def save(self, path: str | Path, metadata: dict | None = None) -> None:

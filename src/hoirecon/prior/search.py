@@ -36,6 +36,12 @@ from hoirecon.prior.distances import (
 
 logger = logging.getLogger(__name__)
 
+QUERY_TILE = 64
+"""Query rows per distance call of :func:`exact_knn` (and of the chunked search, which must use
+the same calls to give bit-identical distances)."""
+BASE_TILE = 2048
+"""Candidate columns per distance call of :func:`exact_knn`, aligned at multiples of this."""
+
 
 @dataclass
 class Exclusion:
@@ -81,8 +87,8 @@ def padded_topk(distances: Tensor, indices: Tensor, k: int) -> tuple[Tensor, Ten
 
 
 def exact_knn(x25d: Tensor, k: int, exclusion: Exclusion | None = None,
-              queries: Tensor | None = None, query_chunk: int = 64,
-              base_chunk: int = 2048) -> tuple[Tensor, Tensor]:
+              queries: Tensor | None = None, query_chunk: int = QUERY_TILE,
+              base_chunk: int = BASE_TILE) -> tuple[Tensor, Tensor]:
     """Exact ``k`` nearest images of each query: ``x25d (N, K + 1, 3) -> (Q, k), (Q, k)``.
 
     ``queries (Q,)`` selects the query images (default: all). Computed in float32 chunks of

@@ -11,15 +11,17 @@ best weights, metrics history) is written atomically every epoch and every ``che
 steps, and calling :func:`train_prior` again with the same data, config and ``out`` resumes from
 it and reproduces the uninterrupted run. ``out/metrics.jsonl`` has one line per epoch;
 ``out/prior.pt`` is the trained prior (best validation epoch when early stopping is on).
+
+With ``distributed=True`` the same run is data-parallel over the processes that ``torchrun``
+started (see ``hoirecon.prior.distributed``): each rank takes a shard of every step's images,
+gradients and metrics are summed over ranks, and only rank 0 writes files.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,11 +31,13 @@ import torch
 from torch import Tensor
 
 from hoirecon.prior.augment import augment_group, dequantize
+from hoirecon.prior.checkpoint import TrainState, resume_checkpoint, save_checkpoint, write_metrics
+from hoirecon.prior.distributed import SINGLE, World, init_from_env
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.flow import FlowConfig
 from hoirecon.prior.grouping import Grouping, GroupingConfig, group_images
 from hoirecon.prior.layout import SMPL_JOINT_COUNT, KeypointLayout
-from hoirecon.prior.prior import Prior, atomic_save
+from hoirecon.prior.prior import Prior
 from hoirecon.prior.training_set import SUPERVISIONS, Batch, TrainingSet, check_training_inputs
 
 logger = logging.getLogger(__name__)
@@ -139,22 +143,6 @@ class TrainResult:
     """The metrics log lines."""
 
 
-@dataclass
-class _State:
-    """Counters and bookkeeping saved in checkpoints."""
-
-    epoch: int = 0
-    step_in_epoch: int = 0
-    step: int = 0
-    loss_sum: float = 0.0
-    weight_sum: float = 0.0
-    best_val: float = math.inf
-    best_epoch: int | None = None
-    bad_epochs: int = 0
-    stopped: bool = False
-    history: list[dict] = field(default_factory=list)
-
-
 def make_optimizer(prior: Prior, lr: float) -> torch.optim.Optimizer:
     """Adam, with the fused kernel when this torch build has it (~10% faster steps on CPU)."""
     try:
@@ -185,86 +173,71 @@ def _initialize(prior: Prior, data: TrainingSet, rows: Tensor, config: TrainConf
     flat = batch.targets[batch.weights > 0].flatten(-2)
     flat = dequantize(flat, config.dequantization, g)
     prior.flow.set_normalization(flat.mean(0), flat.std(0).clamp_min(1e-3))
-    condition = prior.condition(batch.observations, batch.own)
+    condition = prior.condition(batch.observations, batch.own, batch.features)
     own = dequantize(batch.own.flatten(-2), config.dequantization, g)
     prior.flow.initialize(own, condition)
 
 
 def _weighted_nll(prior: Prior, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
     """Weighted NLL sum ``()``, weight sum ``()`` and per-target NLL ``(B, M)`` of a batch."""
-    condition = prior.condition(batch.observations, batch.own)
+    condition = prior.condition(batch.observations, batch.own, batch.features)
     nll = -prior.flow.log_prob(batch.targets.flatten(-2), condition.unsqueeze(1))
     nll_w = torch.where(batch.weights > 0, nll * batch.weights, 0.0)
     return nll_w.sum(), batch.weights.sum(), nll
 
 
 def _train_step(prior: Prior, optimizer: torch.optim.Optimizer, data: TrainingSet, rows: Tensor,
-                config: TrainConfig, generator: torch.Generator) -> tuple[float, float]:
-    """One optimiser step on images ``rows``; returns (weighted NLL sum, weight sum)."""
+                config: TrainConfig, generator: torch.Generator,
+                world: World = SINGLE) -> tuple[float, float]:
+    """One optimiser step on images ``rows`` (this rank's shard of the step's images); returns
+    the step's (weighted NLL sum, weight sum) over all ranks."""
+    if len(rows) == 0:  # a short last batch can leave a rank idle; it still joins the collectives
+        return _apply_gradients(prior, optimizer, torch.zeros(()), torch.zeros(()), config, world)
     batch = data.batch(rows, config.neighbours_per_step, generator)
     obs, own, targets = augment_group(batch.observations, batch.own, batch.targets,
                                       prior.layout.flip_permutation(),
                                       prior.layout.symmetry_permutations(),
                                       config.flip_probability, generator)
     targets = dequantize(targets, config.dequantization, generator)
-    total, weight, _ = _weighted_nll(prior, Batch(obs, own, targets, batch.weights))
-    loss = total / weight.clamp_min(1e-12)
+    total, weight, _ = _weighted_nll(prior, Batch(obs, own, targets, batch.weights, batch.features))
+    return _apply_gradients(prior, optimizer, total, weight, config, world)
+
+
+def _apply_gradients(prior: Prior, optimizer: torch.optim.Optimizer, total: Tensor, weight: Tensor,
+                     config: TrainConfig, world: World) -> tuple[float, float]:
+    """Optimiser step on the weighted mean NLL of the global batch, from this rank's sums ``()``.
+
+    Each rank back-propagates its NLL sum over the weight sum ``W`` of all ranks, so the sum of
+    the ranks' gradients is the gradient of ``sum(total) / W``: the single-process loss.
+    Returns the global (weighted NLL sum, weight sum).
+    """
+    sums = world.all_reduce_sum(torch.stack([total.detach(), weight]))
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    if total.requires_grad:
+        (total / sums[1].clamp_min(1e-12)).backward()
+    world.sum_gradients(prior)
     if config.grad_clip is not None:
         torch.nn.utils.clip_grad_norm_(prior.parameters(), config.grad_clip)
     optimizer.step()
-    return float(total.detach()), float(weight)
+    return float(sums[0]), float(sums[1])
 
 
 @torch.no_grad()
-def _validate(prior: Prior, data: TrainingSet, rows: Tensor, batch_size: int) -> dict:
-    """Weighted NLL over all neighbours, and NLL of the own vectors, on held-out images."""
+def _validate(prior: Prior, data: TrainingSet, rows: Tensor, batch_size: int,
+              world: World = SINGLE) -> dict:
+    """Weighted NLL over all neighbours, and NLL of the own vectors, on held-out images ``rows``
+    (each rank scores its shard and the sums are added over ranks)."""
     prior.eval()
     total = weight = own = 0.0
-    for start in range(0, len(rows), batch_size):
-        batch = data.batch(rows[start:start + batch_size], None, None)
+    shard = world.shard(rows)
+    for start in range(0, len(shard), batch_size):
+        batch = data.batch(shard[start:start + batch_size], None, None)
         t, w, nll = _weighted_nll(prior, batch)
         total, weight, own = total + float(t), weight + float(w), own + float(nll[:, 0].sum())
     prior.train()
+    sums = world.all_reduce_sum(torch.tensor([total, weight, own], dtype=torch.float64))
+    total, weight, own = sums.tolist()
     return {"val_nll": total / max(weight, 1e-12), "val_nll_own": own / len(rows)}
-
-
-def _save_checkpoint(path: Path, prior: Prior, optimizer: torch.optim.Optimizer,
-                     generator: torch.Generator, state: _State, best: dict | None,
-                     config: TrainConfig, fingerprint: list[float]) -> None:
-    atomic_save({"model": prior.state_dict(), "optimizer": optimizer.state_dict(),
-                 "generator": generator.get_state(),
-                 "state": asdict(state), "best": best, "config": asdict(config),
-                 "fingerprint": fingerprint}, path)
-
-
-def _comparable(config: dict) -> dict:
-    """Config fields that must match to resume (the epoch budget may change)."""
-    return {k: v for k, v in config.items() if k not in ("epochs", "patience")}
-
-
-def _resume(path: Path, prior: Prior, optimizer: torch.optim.Optimizer,
-            generator: torch.Generator, config: TrainConfig,
-            fingerprint: list[float]) -> tuple[_State, dict | None]:
-    """Restore everything from a checkpoint written by :func:`_save_checkpoint`."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if _comparable(ckpt["config"]) != _comparable(asdict(config)):
-        raise ValueError(f"out: {path} was written with a different config; use a new folder")
-    if not torch.allclose(torch.tensor(ckpt["fingerprint"]), torch.tensor(fingerprint), rtol=1e-6):
-        raise ValueError(f"out: {path} was written for different data; use a new folder")
-    prior.load_state_dict(ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    generator.set_state(ckpt["generator"])
-    logger.info("resuming from %s at step %d", path, ckpt["state"]["step"])
-    return _State(**ckpt["state"]), ckpt["best"]
-
-
-def _write_metrics(path: Path, history: list[dict]) -> None:
-    """Rewrite the JSON-lines metrics log atomically from the full history."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("".join(json.dumps(record) + "\n" for record in history))
-    os.replace(tmp, path)
 
 
 def _grouping_for(x25d: Tensor, grouping: Grouping | None, config: TrainConfig, out: Path,
@@ -286,18 +259,20 @@ def _grouping_for(x25d: Tensor, grouping: Grouping | None, config: TrainConfig, 
 
 
 def _end_epoch(prior: Prior, data: TrainingSet, val_rows: Tensor, config: TrainConfig,
-               state: _State, best: dict | None, started: float) -> dict | None:
+               state: TrainState, best: dict | None, started: float,
+               world: World = SINGLE) -> dict | None:
     """Validation, metrics record and early-stopping bookkeeping; returns the best weights."""
     record = {"epoch": state.epoch + 1, "step": state.step,
               "train_nll": state.loss_sum / max(state.weight_sum, 1e-12)}
     if len(val_rows):
-        record.update(_validate(prior, data, val_rows, config.batch_size))
+        record.update(_validate(prior, data, val_rows, config.batch_size, world))
         if record["val_nll"] < state.best_val:
             state.best_val, state.best_epoch, state.bad_epochs = record["val_nll"], state.epoch + 1, 0
             best = copy.deepcopy(prior.state_dict())
         else:
             state.bad_epochs += 1
             state.stopped = config.patience is not None and state.bad_epochs >= config.patience
+        state.stopped = world.broadcast_flag(state.stopped)  # every rank stops at the same epoch
     record["seconds"] = round(time.perf_counter() - started, 3)
     state.history.append(record)
     state.epoch, state.step_in_epoch, state.loss_sum, state.weight_sum = state.epoch + 1, 0, 0.0, 0.0
@@ -307,15 +282,26 @@ def _end_epoch(prior: Prior, data: TrainingSet, val_rows: Tensor, config: TrainC
 def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
                 config: TrainConfig, out: str | Path, layout: KeypointLayout | None = None,
                 video: Tensor | None = None, frame: Tensor | None = None,
-                callback: Callable[[Progress], None] | None = None) -> TrainResult:
+                callback: Callable[[Progress], None] | None = None,
+                distributed: bool = False, features: Tensor | None = None) -> TrainResult:
     """Train a prior; see the module docstring.
 
     Shapes: ``x25d (N, K + 1, 3)`` (``(N, V, K + 1, 3)`` for '3d'), ``observations (N, K, 3)``
     with ``K = 22 + t``; ``grouping`` as required by ``config.supervision``; ``layout`` names the
     object keypoints and their flip/symmetry permutations (default: t unnamed keypoints,
-    identity flip); ``video``/``frame (N,)`` are used by '2d-knn' grouping.
+    identity flip); ``video``/``frame (N,)`` are used by '2d-knn' grouping; ``features (N, F)``
+    are the images' backbone features, needed by image encoders.
+
+    With ``distributed``, every process started by ``torchrun`` calls this with the same
+    arguments (the process group is joined from torchrun's environment variables if needed);
+    the run is data-parallel over them, only rank 0 writes files, and every rank returns the
+    same result.
     """
     check_training_inputs(x25d, observations, grouping, config.supervision)
+    world = init_from_env() if distributed else SINGLE
+    if config.batch_size < world.size:
+        raise ValueError(f"batch_size: expected >= {world.size} (one image per process), "
+                         f"got {config.batch_size}")
     n_keypoints = observations.shape[1]
     layout = layout or KeypointLayout.for_object(max(n_keypoints - SMPL_JOINT_COUNT, 0))
     if n_keypoints < SMPL_JOINT_COUNT or layout.n_keypoints != n_keypoints:
@@ -324,8 +310,9 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     x25d, observations = x25d.float(), observations.float()
-    grouping = _grouping_for(x25d, grouping, config, out, video, frame)
-    data = TrainingSet(x25d, observations, grouping, config.self_weight)
+    with world.main_first():  # rank 0 computes and caches the grouping, the others read it
+        grouping = _grouping_for(x25d, grouping, config, out, video, frame)
+    data = TrainingSet(x25d, observations, grouping, config.self_weight, features)
     train_rows, val_rows = _split(len(data), config.val_fraction, config.seed)
     if len(train_rows) == 0:
         raise ValueError("x25d: no training images")
@@ -335,25 +322,29 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     optimizer = make_optimizer(prior, config.lr)
     generator = torch.Generator().manual_seed(config.seed + 2)
     ckpt_path, metrics_path = out / "checkpoint.pt", out / "metrics.jsonl"
-    state, best = _State(), None
+    state, best = TrainState(), None
     if ckpt_path.is_file():
-        state, best = _resume(ckpt_path, prior, optimizer, generator, config, data.fingerprint())
+        state, best = resume_checkpoint(ckpt_path, prior, optimizer, generator, config,
+                                        data.fingerprint())
     else:
         _initialize(prior, data, train_rows, config)
+    world.broadcast_state(prior)  # deterministic anyway; rank 0's weights make it certain
     steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     started = time.perf_counter()
 
     def checkpoint() -> None:
-        _save_checkpoint(ckpt_path, prior, optimizer, generator, state, best, config,
-                         data.fingerprint())
+        if world.is_main:
+            save_checkpoint(ckpt_path, prior, optimizer, generator, state, best, config,
+                            data.fingerprint())
 
     prior.train()
     while state.epoch < config.epochs and not state.stopped:
         order = _epoch_order(train_rows, config.seed, state.epoch)
         for s in range(state.step_in_epoch, steps_per_epoch):
-            rows = order[s * config.batch_size:(s + 1) * config.batch_size]
-            total, weight = _train_step(prior, optimizer, data, rows, config, generator)
+            rows = world.shard(order[s * config.batch_size:(s + 1) * config.batch_size])
+            step_generator = world.generator(generator, config.seed, state.step)
+            total, weight = _train_step(prior, optimizer, data, rows, config, step_generator, world)
             state.loss_sum, state.weight_sum = state.loss_sum + total, state.weight_sum + weight
             state.step_in_epoch, state.step = s + 1, state.step + 1
             if state.step % config.checkpoint_every == 0:
@@ -361,9 +352,10 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
             if callback is not None:
                 callback(Progress("step", state.epoch, config.epochs, state.step, total_steps,
                                   state.loss_sum / max(state.weight_sum, 1e-12)))
-        best = _end_epoch(prior, data, val_rows, config, state, best, started)
+        best = _end_epoch(prior, data, val_rows, config, state, best, started, world)
         checkpoint()
-        _write_metrics(metrics_path, state.history)
+        if world.is_main:
+            write_metrics(metrics_path, state.history)
         last = state.history[-1]
         logger.info("epoch %d: train NLL %.3f, val NLL %s", state.epoch, last["train_nll"],
                     last.get("val_nll"))
@@ -373,9 +365,11 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     if best is not None:
         prior.load_state_dict(best)
     prior_path = out / "prior.pt"
-    prior.save(prior_path, {"supervision": config.supervision, "epochs": state.epoch,
-                            "steps": state.step, "best_epoch": state.best_epoch,
-                            "history": state.history})
+    if world.is_main:
+        prior.save(prior_path, {"supervision": config.supervision, "epochs": state.epoch,
+                                "steps": state.step, "best_epoch": state.best_epoch,
+                                "history": state.history})
+    world.barrier()  # the other ranks return the path of a complete file
     return TrainResult(prior_path, metrics_path, ckpt_path, state.epoch, state.step,
                        state.best_epoch, state.best_val if state.best_epoch else None,
                        state.stopped, state.history)

@@ -9,7 +9,8 @@ of other views of its interaction, all scored under the condition of image ``i``
   and views ``1..V-1`` are renderings of the same ground-truth 3D keypoints from virtual cameras
   (e.g. random centres around the person), each with weight 1.
 
-Per training step a random subset of ``per_image`` other views is drawn for each image.
+Per training step a random subset of ``per_image`` other views is drawn for each image. Image
+encoders also get each image's backbone feature ``(N, F)``, computed once beforehand.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class Batch:
     """``(B, M, K + 1, 3)``: the own vector first, then other views."""
     weights: Tensor
     """``(B, M)`` loss weights (0 for padding)."""
+    features: Tensor | None = None
+    """``(B, F)`` backbone features of the images (image encoders only)."""
 
 
 def _pick(valid: Tensor, count: int, generator: torch.Generator | None) -> Tensor:
@@ -53,12 +56,18 @@ class TrainingSet:
     """Images, observations and other views, indexed by image."""
 
     def __init__(self, x25d: Tensor, observations: Tensor, grouping: Grouping | None,
-                 self_weight: float = 1.0) -> None:
+                 self_weight: float = 1.0, features: Tensor | None = None) -> None:
+        if features is not None and (not isinstance(features, Tensor) or features.dim() != 2
+                                     or features.shape[0] != x25d.shape[0]
+                                     or not torch.isfinite(features).all()):
+            raise ValueError(f"features: expected finite ({x25d.shape[0]}, F) image features, got "
+                             f"{tuple(features.shape) if isinstance(features, Tensor) else features}")
         self.views = x25d if x25d.dim() == 4 else None
         self.own = x25d[:, 0] if x25d.dim() == 4 else x25d
         self.observations = observations
         self.grouping = grouping
         self.self_weight = self_weight
+        self.features = None if features is None else features.float()
 
     def __len__(self) -> int:
         return self.own.shape[0]
@@ -83,11 +92,13 @@ class TrainingSet:
         own = self.own[rows]
         targets = torch.cat([own.unsqueeze(1), others], dim=1)
         self_w = torch.full((len(rows), 1), self.self_weight)
-        return Batch(self.observations[rows], own, targets, torch.cat([self_w, weights], dim=1))
+        features = None if self.features is None else self.features[rows]
+        return Batch(self.observations[rows], own, targets, torch.cat([self_w, weights], dim=1), features)
 
     def fingerprint(self) -> list[float]:
         """Cheap identity of the data, stored in checkpoints to refuse resuming on other data."""
         parts = [self.own, self.observations] + ([self.views] if self.views is not None else [])
+        parts += [self.features] if self.features is not None else []
         if self.grouping is not None:
             parts += [self.grouping.neighbours.double(), self.grouping.weights]
         return [float(len(self))] + [float(p.double().sum()) for p in parts]

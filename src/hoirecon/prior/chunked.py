@@ -1,0 +1,443 @@
+"""Exact KNN grouping of image sets larger than memory, block by block from a ``.npy`` file.
+
+:func:`group_images_chunked` gives the same :class:`~hoirecon.prior.grouping.Grouping` as
+``group_images(x25d, GroupingConfig(method="exact"))``, equal to the bit, while holding only two
+blocks of rows of ``x25d (N, K + 1, 3)`` in memory. No KNN library searches under the ray distance
+from disk; this reuses the tiles of :func:`~hoirecon.prior.search.exact_knn`:
+
+* Query rows are taken a block at a time; the candidates stream past in blocks, and each query
+  row keeps a running top-k merged tile by tile as ``exact_knn`` does. Blocks are whole tiles
+  (``QUERY_TILE`` rows, ``BASE_TILE`` columns, aligned at multiples of those), so every distance
+  comes from the same call on the same rows and columns as in memory and the merges happen in
+  the same order: ties resolve alike.
+* Each finished query block gets the float64 distances, ``max_distance`` cut and final order of
+  ``group_images`` and is written atomically to ``part-<start>-<stop>.npz`` in the work folder,
+  whose ``manifest.json`` names the job (digest of rows and ids, settings, block size): a rerun
+  of the same job skips finished parts, another job clears them.
+* Memory: two blocks of rows and their Pluecker lines (~5x the rows' bytes), one tile of
+  distances (``K x 64 x 2048`` floats, as in memory), and per-image arrays of a few numbers:
+  camera centres, ids and the result. The result (``N x k`` indices, distances and weights,
+  16 bytes an entry: 26 MB for 100k images, k = 16) is assembled in memory, not streamed into
+  the ``.npz``: training loads it whole anyway. ``bench/bench_chunked_grouping.py`` measures it.
+
+Only the 'distance' score is supported: the 'reference' score ranks candidates by their own
+neighbours, so no block could be finished before every block had been searched.
+:func:`group_category_chunked` is the dataset side (``hoirecon group --chunk-size``): it streams a
+category's training samples into ``x25d.npy`` (and ``x3d.npy`` for the quality check when all
+have ground truth) without keeping the samples, groups them, and checks quality block by block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import numbers
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hoirecon.data import load_dataset
+from hoirecon.data.dataset import atomic_save_npz, atomic_write_json
+from hoirecon.prior.category import GroupingQuality
+from hoirecon.prior.dataset import observed_x25d, true_x3d
+from hoirecon.prior.distances import RaySet, pairwise_ray_distance
+from hoirecon.prior.grouping import (
+    Grouping,
+    GroupingConfig,
+    _stats,
+    exact_cut_distances,
+    neighbour_weights,
+)
+from hoirecon.prior.search import BASE_TILE, QUERY_TILE, Exclusion, padded_topk
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+"""File in the work folder naming the job its parts belong to."""
+PART_VERSION = 1
+"""Bumped when the part files change meaning."""
+
+T = TypeVar("T")
+
+
+def block_ranges(n: int, size: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` row ranges of ``n`` rows cut every ``size`` rows (the last one shorter)."""
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _round_up(value: int, tile: int) -> int:
+    return -(-value // tile) * tile
+
+
+def open_x25d(x25d: str | Path | np.ndarray | Tensor) -> tuple[np.ndarray, str]:
+    """The rows ``(N, K + 1, 3)`` of ``x25d`` and a name for messages.
+
+    A path is opened as a read-only memory map of a ``.npy`` file; arrays are used as they are.
+    """
+    if isinstance(x25d, (str, Path)):
+        path, name = Path(x25d), str(x25d)
+        if not path.is_file():
+            raise ValueError(f"x25d: no file at {path}")
+        try:
+            rows = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise ValueError(f"{path}: not a readable .npy array ({err})") from err
+        if not isinstance(rows, np.ndarray):
+            rows.close()
+            raise ValueError(f"{path}: expected one .npy array, got an archive of several")
+    elif isinstance(x25d, Tensor):
+        rows, name = x25d.detach().cpu().numpy(), "x25d"
+    elif isinstance(x25d, np.ndarray):
+        rows, name = x25d, "x25d"
+    else:
+        raise ValueError(f"x25d: expected a .npy path, numpy array or tensor, got {type(x25d).__name__}")
+    if rows.ndim != 3 or rows.shape[-1] != 3 or rows.shape[1] < 2 or not np.issubdtype(rows.dtype, np.floating):
+        raise ValueError(f"{name}: expected a float array (N, K + 1, 3) with K >= 1, "
+                         f"got {rows.dtype} {tuple(rows.shape)}")
+    return rows, name
+
+
+def _tensor(block: np.ndarray) -> Tensor:
+    """A writable in-memory copy of a block of (possibly memory-mapped) rows."""
+    return torch.from_numpy(np.array(block))
+
+
+def scan_rows(rows: np.ndarray, name: str, block: int) -> str:
+    """Digest of ``rows`` read ``block`` rows at a time; raises on the first non-finite row."""
+    digest = hashlib.blake2b(f"{rows.dtype.str}{rows.shape}".encode(), digest_size=16)
+    for start, stop in block_ranges(len(rows), block):
+        part = np.ascontiguousarray(rows[start:stop])
+        bad = ~np.isfinite(part).all(axis=(1, 2))
+        if bad.any():
+            raise ValueError(f"{name}: row {start + int(np.argmax(bad))} contains NaN or inf")
+        digest.update(part.tobytes())
+    return digest.hexdigest()
+
+
+def _check_ids(n: int, video: Tensor | np.ndarray | None, frame: Tensor | np.ndarray | None
+               ) -> tuple[Tensor | None, Tensor | None]:
+    """``video``/``frame`` as ``(N,)`` int64 tensors; raises ``ValueError`` naming the bad one."""
+    if (video is None) != (frame is None):
+        raise ValueError("video, frame: give both or neither")
+    if video is None:
+        return None, None
+    out = []
+    for name, ids in (("video", video), ("frame", frame)):
+        ids = torch.as_tensor(np.asarray(ids))
+        if ids.shape != (n,) or ids.is_floating_point() or ids.is_complex():
+            raise ValueError(f"{name}: expected integer ids of shape ({n},), got {ids.dtype} {tuple(ids.shape)}")
+        out.append(ids.long())
+    return out[0], out[1]
+
+
+def _check_settings(config: GroupingConfig, chunk_size: int) -> None:
+    """Raise ``ValueError`` for settings the chunked search cannot honour."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+        raise ValueError(f"chunk_size: expected an integer >= 1, got {chunk_size!r}")
+    if config.method not in ("auto", "exact"):
+        raise ValueError(f"method: the chunked search is exact ('auto' or 'exact'), got {config.method!r}")
+    if config.score != "distance":
+        raise ValueError(f"score: the chunked search ranks by 'distance' only, got {config.score!r}")
+
+
+def _merge_tile(queries: RaySet, local: Tensor, rows: Tensor, candidates: RaySet, offset: int,
+                k: int, exclusion: Exclusion, best: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """Merge one query tile's running top-k ``(indices, distances) (T, k')`` with a candidate block.
+
+    ``local``/``rows`` are the tile's rows in ``queries`` and overall; the block starts at
+    row ``offset``. The calls and merges are those of :func:`exact_knn`, tile for tile.
+    """
+    best_i, best_d = best
+    for base in range(0, len(candidates), BASE_TILE):
+        stop = min(base + BASE_TILE, len(candidates))
+        cand = torch.arange(offset + base, offset + stop).expand(len(rows), -1)
+        d = pairwise_ray_distance(queries, candidates, rows=local, cols=slice(base, base + BASE_TILE))
+        d = d.masked_fill(exclusion.mask(rows[:, None], cand), float("inf"))
+        best_i, best_d = padded_topk(torch.cat([best_d, d], 1), torch.cat([best_i, cand], 1), k)
+    return best_i, best_d
+
+
+def search_block(rows: np.ndarray, start: int, stop: int, k: int, exclusion: Exclusion,
+                 candidate_block: int) -> tuple[Tensor, Tensor]:
+    """Exact ``k`` nearest rows of the queries ``[start, stop)`` -> ``(Q, k)`` indices and float32
+    distances, streaming the candidates ``candidate_block`` rows (whole tiles) at a time."""
+    queries = RaySet(_tensor(rows[start:stop]).float())
+    tiles = [torch.arange(s, min(s + QUERY_TILE, stop)) for s in range(start, stop, QUERY_TILE)]
+    best = [(torch.empty(len(t), 0, dtype=torch.long), torch.empty(len(t), 0)) for t in tiles]
+    for c_start, c_stop in block_ranges(len(rows), candidate_block):
+        candidates = RaySet(_tensor(rows[c_start:c_stop]).float())
+        best = [_merge_tile(queries, tile - start, tile, candidates, c_start, k, exclusion, b)
+                for tile, b in zip(tiles, best)]
+    return torch.cat([b[0] for b in best]), torch.cat([b[1] for b in best])
+
+
+@dataclass
+class Part:
+    """The finished neighbours of one query block of ``Q`` rows."""
+
+    neighbours: Tensor
+    """``(Q, k)`` int64, nearest first, ``-1`` padded."""
+    distances: Tensor
+    """``(Q, k)`` float32 eq. (11) distances, ``inf`` where padded."""
+    dropped_far: int
+    """Neighbours cut by ``max_distance``."""
+
+
+def finish_block(rows: np.ndarray, start: int, idx: Tensor, config: GroupingConfig) -> Part:
+    """Float64 distances, the distance cut and the final order of found neighbours ``idx (Q, k)``
+    of rows ``[start, start + Q)``, a query tile at a time (as :func:`group_images` does them)."""
+    out_i, out_d, far_count = [], [], 0
+    for s in range(0, len(idx), QUERY_TILE):
+        tile = idx[s:s + QUERY_TILE]
+        x_rows = _tensor(rows[start + s:start + s + len(tile)])
+        dist, far = exact_cut_distances(x_rows, _tensor(rows[tile.clamp_min(0).numpy()]), tile,
+                                        config.max_distance)
+        tile, dist = padded_topk(dist, tile, config.k)
+        out_i.append(tile)
+        out_d.append(dist)
+        far_count += int(far.sum())
+    return Part(torch.cat(out_i), torch.cat(out_d), far_count)
+
+
+def _part_path(work: Path, start: int, stop: int) -> Path:
+    return work / f"part-{start:010d}-{stop:010d}.npz"
+
+
+def _load_part(path: Path, rows: int, k: int) -> Part | None:
+    """A finished part, or None when it is missing or unreadable (then it is recomputed)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as part:
+            idx, dist, far = part["neighbours"], part["distances"], int(part["dropped_far"])
+    except (OSError, ValueError, KeyError, EOFError) as err:
+        log.warning("%s: unreadable part (%s); recomputing it", path, err)
+        return None
+    if idx.shape != (rows, k) or dist.shape != (rows, k):
+        log.warning("%s: expected (%d, %d) arrays, got %s; recomputing it", path, rows, k, idx.shape)
+        return None
+    return Part(torch.from_numpy(idx).long(), torch.from_numpy(dist).float(), far)
+
+
+def _open_work_dir(work: Path, manifest: dict) -> None:
+    """Create ``work``; clear parts that belong to a different job and record this one."""
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / MANIFEST
+    try:
+        old = json.loads(path.read_text()) if path.is_file() else None
+    except json.JSONDecodeError:
+        old = None
+    if old == manifest:
+        return
+    stale = sorted(work.glob("part-*.npz"))
+    if stale:
+        log.warning("%s: %d parts of a different grouping job; starting over", work, len(stale))
+    for part in stale:
+        part.unlink()
+    atomic_write_json(path, manifest)
+
+
+def _manifest(digest: str, video: Tensor | None, frame: Tensor | None, n: int, query_block: int,
+              config: GroupingConfig) -> dict:
+    """What the parts depend on: the rows, the ids, the block size and the search settings."""
+    ids = None
+    if video is not None and frame is not None:
+        ids = hashlib.blake2b(video.numpy().tobytes() + frame.numpy().tobytes(), digest_size=16).hexdigest()
+    return {"version": PART_VERSION, "x25d": digest, "ids": ids, "n_images": n,
+            "query_block": query_block, "k": config.k, "max_distance": config.max_distance,
+            "duplicate_distance": config.duplicate_distance, "min_frame_gap": config.min_frame_gap}
+
+
+def group_images_chunked(x25d: str | Path | np.ndarray | Tensor, config: GroupingConfig | None,
+                         chunk_size: int, work_dir: str | Path,
+                         video: Tensor | np.ndarray | None = None, frame: Tensor | np.ndarray | None = None,
+                         callback: Callable[[int, int], None] | None = None) -> Grouping:
+    """Exact grouping of ``x25d (N, K + 1, 3)`` (a ``.npy`` path or an array) ``chunk_size`` rows at a time.
+
+    Same result as :func:`group_images` with ``method="exact"``; see the module docstring for the
+    blocks (``chunk_size`` rounded up to whole tiles), the part files in ``work_dir`` that make an
+    interrupted run resume, and memory. ``video``/``frame`` ``(N,)`` ids enable adjacent-frame
+    rejection. ``callback(rows_done, N)`` is called after each query block, finished or reused.
+    """
+    config = config or GroupingConfig(method="exact")
+    _check_settings(config, chunk_size)
+    rows, name = open_x25d(x25d)
+    n, k = len(rows), config.k
+    video, frame = _check_ids(n, video, frame)
+    start_time = time.perf_counter()
+    chunk_size = int(chunk_size)
+    query_block, candidate_block = _round_up(chunk_size, QUERY_TILE), _round_up(chunk_size, BASE_TILE)
+    digest = scan_rows(rows, name, candidate_block)
+    if n == 0:
+        empty = torch.empty(0, k)
+        return Grouping(empty.long(), empty, empty, {"method": "none", "n_images": 0, "k": k})
+    work = Path(work_dir)
+    _open_work_dir(work, _manifest(digest, video, frame, n, query_block, config))
+    centres = torch.from_numpy(np.array(rows[:, -1])).float()
+    exclusion = Exclusion(centres, video, frame, config.min_frame_gap, config.duplicate_distance)
+    parts, computed = [], 0
+    for start, stop in block_ranges(n, query_block):
+        part = _load_part(_part_path(work, start, stop), stop - start, k)
+        if part is None:
+            part = _compute_part(rows, start, stop, exclusion, config, candidate_block, work)
+            computed += 1
+        parts.append(part)
+        if callback is not None:
+            callback(stop, n)
+    return _assemble(parts, config, n, time.perf_counter() - start_time,
+                     {"chunk_size": chunk_size, "blocks": len(parts), "computed_blocks": computed})
+
+
+def _compute_part(rows: np.ndarray, start: int, stop: int, exclusion: Exclusion, config: GroupingConfig,
+                  candidate_block: int, work: Path) -> Part:
+    """Search and finish the query block ``[start, stop)`` and save it atomically."""
+    idx, _ = search_block(rows, start, stop, config.k, exclusion, candidate_block)
+    part = finish_block(rows, start, idx, config)
+    atomic_save_npz(_part_path(work, start, stop), {"neighbours": part.neighbours.numpy(),
+                                                    "distances": part.distances.numpy(),
+                                                    "dropped_far": np.array(part.dropped_far)})
+    log.info("grouped rows %d-%d of %d", start, stop, len(rows))
+    return part
+
+
+def _assemble(parts: list[Part], config: GroupingConfig, n: int, seconds: float,
+              extra: dict) -> Grouping:
+    """One :class:`Grouping` from the parts, with the weights and stats of :func:`group_images`."""
+    idx, dist = torch.cat([p.neighbours for p in parts]), torch.cat([p.distances for p in parts])
+    weights = neighbour_weights(dist, config.weight_lambda, config.weight_power).float()
+    stats = _stats(idx, dist, "exact-chunked", n, config.k, sum(p.dropped_far for p in parts), seconds) | extra
+    log.info("grouped %d images out of core in %.1f s: %.1f neighbours per image", n, seconds,
+             stats["mean_neighbours"])
+    return Grouping(idx, dist, weights, stats)
+
+
+class RowFile:
+    """An ``.npy`` file of ``n`` rows filled block by block, renamed into place once complete."""
+
+    def __init__(self, path: Path, n: int) -> None:
+        self.path, self.n, self.filled = Path(path), n, 0
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npy")
+        self.array: np.memmap | None = None
+
+    def append(self, block: np.ndarray) -> None:
+        """Write the next ``(B, ...)`` rows (the first block fixes the row shape and dtype)."""
+        if self.array is None:
+            self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=block.dtype,
+                                                   shape=(self.n, *block.shape[1:]))
+        if self.filled + len(block) > self.n or block.shape[1:] != self.array.shape[1:]:
+            raise ValueError(f"{self.path}: block {block.shape} does not fit rows {self.filled}.. of "
+                             f"{self.array.shape}")
+        self.array[self.filled:self.filled + len(block)] = block
+        self.filled += len(block)
+
+    def close(self) -> Path:
+        """Flush and rename into place; every row must have been written."""
+        if self.array is None or self.filled != self.n:
+            self.discard()
+            raise ValueError(f"{self.path}: got {self.filled} rows, expected {self.n}")
+        self.array.flush()
+        self.array = None
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Drop the unfinished file."""
+        self.array = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last one shorter)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def write_category_arrays(data_dir: str | Path, category: str, work: Path, chunk_size: int
+                          ) -> tuple[Path, Path | None]:
+    """Stream a category's training samples into ``work/x25d.npy (N, K + 1, 3)`` and, when every
+    sample has ground truth, ``work/x3d.npy (N, K, 3)``, ``chunk_size`` samples at a time."""
+    data = load_dataset(data_dir)
+    n = len(data.indices(category, "train"))
+    if n == 0:
+        raise ValueError(f"{data.root}: no 'train' images in category {category!r}")
+    work.mkdir(parents=True, exist_ok=True)
+    x25d_file, x3d_file = RowFile(work / "x25d.npy", n), RowFile(work / "x3d.npy", n)
+    try:
+        for batch in _batches(data.samples(category, "train"), chunk_size):
+            x25d_file.append(observed_x25d(batch).numpy())
+            if x3d_file is not None and all(s.gt is not None for s in batch):
+                x3d_file.append(true_x3d(batch).numpy())
+            elif x3d_file is not None:
+                x3d_file.discard()
+                x3d_file = None
+        return x25d_file.close(), x3d_file.close() if x3d_file is not None else None
+    finally:
+        x25d_file.discard()
+        if x3d_file is not None:
+            x3d_file.discard()
+
+
+def streamed_quality(x3d: np.ndarray, grouping: Grouping, block: int, seed: int = 0) -> GroupingQuality:
+    """:func:`~hoirecon.prior.category.grouping_quality` from true keypoints ``x3d (N, K, 3)``
+    read ``block`` rows at a time (same numbers)."""
+    n, keypoints = x3d.shape[:2]
+    valid, found = grouping.valid, []
+    for start, stop in block_ranges(n, block):
+        ok = valid[start:stop]
+        mine = _tensor(x3d[start:stop]).flatten(1)
+        local = torch.arange(stop - start)[:, None].expand_as(ok)[ok]
+        theirs = _tensor(x3d[grouping.neighbours[start:stop][ok].numpy()]).flatten(1)
+        found.append((mine[local] - theirs).view(-1, keypoints, 3).norm(dim=-1).mean(-1))
+    neigh = torch.cat(found)
+    a, b = torch.randint(n, (2, 4096), generator=torch.Generator().manual_seed(seed))
+    pairs = _tensor(x3d[a.numpy()]).flatten(1) - _tensor(x3d[b.numpy()]).flatten(1)
+    rand = pairs.view(-1, keypoints, 3).norm(dim=-1).mean(-1)[a != b]
+    return GroupingQuality(float(neigh.median()) if len(neigh) else float("nan"), float(rand.median()),
+                           float(valid.any(dim=1).float().mean()))
+
+
+def group_category_chunked(data_dir: str | Path, category: str, config: GroupingConfig, out: str | Path | None,
+                           chunk_size: int) -> tuple[Grouping, GroupingQuality | None]:
+    """:func:`~hoirecon.prior.category.group_category` out of core, ``chunk_size`` images per block.
+
+    With ``out``, the work files live in ``<out>.work/`` (an interrupted run resumes from there)
+    and are removed once ``out`` is written; without, in a temporary folder.
+    """
+    _check_settings(config, chunk_size)
+    work = Path(str(out) + ".work") if out is not None else None
+    with nullcontext(work) if work is not None else tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        x25d_path, x3d_path = write_category_arrays(data_dir, category, folder, chunk_size)
+        grouping = group_images_chunked(x25d_path, config, chunk_size, folder)
+        quality = None
+        if x3d_path is not None:
+            quality = streamed_quality(np.load(x3d_path, mmap_mode="r"), grouping, chunk_size)
+        if out is not None:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            grouping.save(out)
+            _remove_work_files(folder)
+    return grouping, quality
+
+
+def _remove_work_files(work: Path) -> None:
+    """Delete what this module wrote in ``work`` (temporary files of killed runs too), then
+    ``work`` itself if nothing else is there."""
+    for path in work.iterdir():
+        if path.is_file() and path.name.lstrip(".").startswith(("part-", MANIFEST, "x25d.npy", "x3d.npy")):
+            path.unlink()
+    try:
+        work.rmdir()
+    except OSError:
+        log.info("%s: kept (it holds other files)", work)
