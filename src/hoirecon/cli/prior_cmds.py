@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -14,7 +15,7 @@ import typer
 from hoirecon.cli.common import console, exit_with_error
 
 if TYPE_CHECKING:
-    from hoirecon.prior.train import Progress, TrainConfig
+    from hoirecon.prior.train import Progress
 
 
 def group(
@@ -67,20 +68,26 @@ def train(
     """Train the conditional normalizing-flow prior of one category (resumes an interrupted run)."""
     from hoirecon.prior import EncoderConfig, TrainConfig
     from hoirecon.prior.category import train_category
+    from hoirecon.prior.distributed import shutdown
 
+    if distributed and not _is_main():
+        logging.getLogger().setLevel(logging.WARNING)  # one process reports
     try:
         base = TrainConfig()
         config = TrainConfig(supervision=supervision, epochs=epochs, lr=lr, batch_size=batch_size,
                              flow=replace(base.flow, depth=depth, width=width),
                              encoder=EncoderConfig(name=encoder))
         compare_unconditional = compare_unconditional and encoder != "none"
-        if distributed and not _train_distributed(data, category, out, config, compare_unconditional):
-            return  # ranks other than 0 only train; rank 0 copies, evaluates and reports
-        with _progress(f"train {category}", show=not distributed) as callback:  # trained already if distributed
+        with _progress(f"train {category}", show=not distributed or _is_main()) as callback:
             summary = train_category(data, category, out, config, callback,
-                                     compare_unconditional=compare_unconditional)
+                                     compare_unconditional=compare_unconditional, distributed=distributed)
     except (ValueError, FileNotFoundError) as err:
         exit_with_error(err)
+    finally:
+        if distributed:
+            shutdown()
+    if summary is None:
+        return  # a rank other than 0: it trained its shard; rank 0 writes and reports
     console.print(f"wrote {summary.prior_path} after {summary.epochs} epochs "
                   f"(best validation NLL {summary.best_val_nll})", markup=False)
     if summary.best_of_16_m is not None:
@@ -103,36 +110,6 @@ def _progress(label: str, show: bool) -> Iterator[Callable[[Progress], None] | N
         yield lambda p: bar.update(task, completed=p.step, total=p.total_steps)
 
 
-def _train_distributed(data: Path, category: str, out: Path, config: TrainConfig, compare: bool) -> bool:
-    """Train the prior (and the unconditional flow) data-parallel over the torchrun processes.
-
-    Every rank trains into ``<out>.work/`` (``<out>.unconditional.pt.work/``) with the inputs
-    ``train_category`` prepares, so rank 0's ``train_category`` afterwards finds finished
-    checkpoints and only copies, evaluates and compares. Rank 0 computes and caches image
-    features first; the others read the cache. Returns whether this process is rank 0.
-    """
-    from hoirecon.data import load_dataset
-    from hoirecon.fitting.occlusion import dataset_template
-    from hoirecon.prior.category import _inputs, training_features, training_samples, unconditional
-    from hoirecon.prior.dataset import layout_for, observations
-    from hoirecon.prior.distributed import init_from_env, shutdown
-    from hoirecon.prior.train import train_prior
-
-    world = init_from_env()
-    if not world.is_main:
-        logging.getLogger().setLevel(logging.WARNING)  # one process reports
-    dataset = load_dataset(data)
-    samples = training_samples(dataset, category)
-    layout = layout_for(dataset_template(dataset, category))
-    runs = [(config, out)] + ([(unconditional(config), Path(f"{out}.unconditional.pt"))] if compare else [])
-    for run_config, run_out in runs:
-        work = Path(f"{run_out}.work")
-        with world.main_first():
-            kept, features = training_features(samples, run_config, work / f"features-{run_config.encoder.name}.npz")
-        x25d, grouping = _inputs(kept, run_config)
-        label = f"train {category} ({run_config.encoder.name}, {world.size} processes)"
-        with _progress(label, world.is_main) as callback:
-            train_prior(x25d, observations(kept), grouping, run_config, work, layout, callback=callback,
-                        distributed=True, features=features)
-    shutdown()
-    return world.is_main
+def _is_main() -> bool:
+    """Whether this process is rank 0 of a torchrun launch (or not under torchrun at all)."""
+    return os.environ.get("RANK", "0") == "0"

@@ -12,6 +12,7 @@ import torch
 
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.fitting.occlusion import dataset_template
+from hoirecon.prior.distributed import SINGLE, init_from_env
 from hoirecon.prior.dataset import (
     features_for,
     ground_truth_groups,
@@ -167,32 +168,39 @@ def training_features(samples: list[Sample], config: TrainConfig, cache: Path
 
 
 def train_category(data_dir: str | Path, category: str, out: str | Path, config: TrainConfig = TrainConfig(),
-                   callback: Callable[[Progress], None] | None = None, compare_unconditional: bool = False
-                   ) -> TrainSummary:
+                   callback: Callable[[Progress], None] | None = None, compare_unconditional: bool = False,
+                   distributed: bool = False) -> TrainSummary | None:
     """Train a category's prior; writes ``out`` (one file) and keeps checkpoints in ``<out>.work/``.
 
     With ``compare_unconditional``, an unconditional flow is trained alike (``<out>.unconditional.pt``)
     and its best-of-16 error is reported next to the prior's: what the image condition adds.
     Image encoders read each image once; its backbone feature is kept in
     ``<out>.work/features-<encoder>.npz`` (training and test images), so a rerun reuses it.
+    With ``distributed``, every process started by torchrun calls this and trains its shard
+    (see :mod:`hoirecon.prior.distributed`); rank 0 alone writes ``out``, evaluates and returns
+    the summary, the other ranks return None. Call ``distributed.shutdown()`` when done.
     """
+    world = init_from_env() if distributed else SINGLE
     data = load_dataset(data_dir)
     samples = training_samples(data, category)
     template = dataset_template(data, category)
     work = Path(str(out) + ".work")
     feature_cache = work / f"features-{config.encoder.name}.npz"
-    samples, features = training_features(samples, config, feature_cache)
+    with world.main_first():  # rank 0 computes and caches the image features, the others read them
+        samples, features = training_features(samples, config, feature_cache)
     x25d, grouping = _inputs(samples, config)
-    result = train_prior(x25d, observations(samples), grouping, config, work, layout_for(template), callback=callback,
-                         features=features)
+    result = train_prior(x25d, observations(samples), grouping, config, work, layout_for(template),
+                         callback=callback, distributed=distributed, features=features)
+    other = (train_category(data_dir, category, str(out) + ".unconditional.pt", unconditional(config),
+                            distributed=distributed) if compare_unconditional else None)
+    if not world.is_main:
+        return None
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result.prior_path, str(out) + ".tmp")
     Path(str(out) + ".tmp").replace(out)
     score = evaluate_best_of_16(Path(out), data, category, feature_cache=feature_cache)
     summary = TrainSummary(Path(out), result.epochs, result.best_val_nll, score, result.metrics_path)
-    if compare_unconditional:
-        other = train_category(data_dir, category, str(out) + ".unconditional.pt", unconditional(config))
-        summary.unconditional_best_of_16_m = other.best_of_16_m
+    summary.unconditional_best_of_16_m = None if other is None else other.best_of_16_m
     return summary
 
 
