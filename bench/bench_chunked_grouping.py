@@ -1,24 +1,25 @@
 """Out-of-core exact grouping vs in-memory exact: seconds and peak memory.
 
-Run: ``python bench/bench_chunked_grouping.py [--n 10000 20000] [--chunk 2048] [--repeats 2] [--probe 20000]``.
+Run: ``python bench/bench_chunked_grouping.py [--n 10000 20000] [--chunk 2048] [--repeats 2] [--probe 100000]``.
 
 The synthetic interactions of ``bench_grouping.py`` (22 SMPL joints + 8 object keypoints, so
 ``x25d`` is ``(N, 31, 3)`` float32) are saved to a ``.npy`` file, then grouped with k = 16 in a
 fresh process each: in memory (``group_images`` with ``method="exact"`` on the loaded array) and
 out of core (``group_images_chunked`` on the file). Reported: seconds, the peak resident memory
-above the process's memory before loading the data (``ru_maxrss`` minus ``VmRSS``), their
-ratios, and whether the two groupings are identical; with ``--repeats R`` the pair runs R times
-in alternating order and the fastest time of each counts (the machine is shared). ``--probe N``
-also runs the out-of-core
-search on N images for its first query block only: its peak memory is already that of the
-whole run, which shows it does not grow with N.
+above the process's memory before loading the data (``VmHWM`` minus ``VmRSS``; not ``ru_maxrss``,
+which after a fork and exec can hold the parent's peak), their ratios, and whether the two
+groupings are identical. With ``--repeats R`` the pair runs R times in alternating order and the
+fastest run of each counts (the machine is shared). ``--probe N`` also runs the out-of-core
+search on N images for its first query block only: that block already streams every candidate
+block, so its peak is the whole run's, and it shows the peak does not grow with N.
+glibc keeps freed heap blocks, which adds allocator noise to the peaks;
+``MALLOC_MMAP_THRESHOLD_=1048576`` in the environment brings them closer to the memory in use.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -37,10 +38,10 @@ class _Stop(Exception):
     """Ends a probe run after its first query block."""
 
 
-def _rss_mb() -> float:
-    """Current resident memory of this process (MB)."""
+def _status_mb(key: str) -> float:
+    """A memory figure of this process from ``/proc/self/status`` (MB): VmRSS now, VmHWM peak."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -51,7 +52,7 @@ def _stop(done: int, total: int) -> None:
 
 def measure(mode: str, path: str, chunk: int, probe: bool = False) -> dict:
     """Group the rows in ``path`` in this (fresh) process; seconds, extra peak MB, the result."""
-    base = _rss_mb()
+    base = _status_mb("VmRSS")
     start = time.perf_counter()
     grouping = None
     if mode == "memory":
@@ -63,8 +64,7 @@ def measure(mode: str, path: str, chunk: int, probe: bool = False) -> dict:
             except _Stop:
                 pass
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "extra_mb": peak - base,
+    return {"seconds": seconds, "extra_mb": _status_mb("VmHWM") - base,
             "neighbours": None if grouping is None else grouping.neighbours.numpy(),
             "distances": None if grouping is None else grouping.distances.numpy()}
 
