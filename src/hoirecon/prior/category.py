@@ -77,7 +77,7 @@ def group_category(data_dir: str | Path, category: str, config: GroupingConfig =
     resumes from ``<out>.work/`` (see :mod:`hoirecon.prior.chunked`); the result is the same.
     """
     if chunk_size is not None:
-        from hoirecon.prior.chunked import group_category_chunked  # it imports this module
+        from hoirecon.prior.chunked_category import group_category_chunked  # it imports this module
 
         return group_category_chunked(data_dir, category, config, out, chunk_size)
     samples = training_samples(load_dataset(data_dir), category)

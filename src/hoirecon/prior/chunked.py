@@ -22,9 +22,7 @@ from disk; this reuses the tiles of :func:`~hoirecon.prior.search.exact_knn`:
 
 Only the 'distance' score is supported: the 'reference' score ranks candidates by their own
 neighbours, so no block could be finished before every block had been searched.
-:func:`group_category_chunked` is the dataset side (``hoirecon group --chunk-size``): it streams a
-category's training samples into ``x25d.npy`` (and ``x3d.npy`` for the quality check when all
-have ground truth) without keeping the samples, groups them, and checks quality block by block.
+The dataset side (``hoirecon group --chunk-size``) is :mod:`hoirecon.prior.chunked_category`.
 """
 
 from __future__ import annotations
@@ -33,24 +31,16 @@ import hashlib
 import json
 import logging
 import numbers
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from hoirecon.data import load_dataset
 from hoirecon.data.dataset import atomic_save_npz, atomic_write_json
-from hoirecon.prior.category import GroupingQuality
-from hoirecon.prior.dataset import observed_x25d, true_x3d
 from hoirecon.prior.distances import RaySet, pairwise_ray_distance
 from hoirecon.prior.grouping import (
     Grouping,
@@ -68,7 +58,6 @@ MANIFEST = "manifest.json"
 PART_VERSION = 1
 """Bumped when the part files change meaning."""
 
-T = TypeVar("T")
 
 
 def block_ranges(n: int, size: int) -> list[tuple[int, int]]:
@@ -320,124 +309,3 @@ def _assemble(parts: list[Part], config: GroupingConfig, n: int, seconds: float,
     log.info("grouped %d images out of core in %.1f s: %.1f neighbours per image", n, seconds,
              stats["mean_neighbours"])
     return Grouping(idx, dist, weights, stats)
-
-
-class RowFile:
-    """An ``.npy`` file of ``n`` rows filled block by block, renamed into place once complete."""
-
-    def __init__(self, path: Path, n: int) -> None:
-        self.path, self.n, self.filled = Path(path), n, 0
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npy")
-        self.array: np.memmap | None = None
-
-    def append(self, block: np.ndarray) -> None:
-        """Write the next ``(B, ...)`` rows (the first block fixes the row shape and dtype)."""
-        if self.array is None:
-            self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=block.dtype,
-                                                   shape=(self.n, *block.shape[1:]))
-        if self.filled + len(block) > self.n or block.shape[1:] != self.array.shape[1:]:
-            raise ValueError(f"{self.path}: block {block.shape} does not fit rows {self.filled}.. of "
-                             f"{self.array.shape}")
-        self.array[self.filled:self.filled + len(block)] = block
-        self.filled += len(block)
-
-    def close(self) -> Path:
-        """Flush and rename into place; every row must have been written."""
-        if self.array is None or self.filled != self.n:
-            self.discard()
-            raise ValueError(f"{self.path}: got {self.filled} rows, expected {self.n}")
-        self.array.flush()
-        self.array = None
-        os.replace(self.tmp, self.path)
-        return self.path
-
-    def discard(self) -> None:
-        """Drop the unfinished file."""
-        self.array = None
-        self.tmp.unlink(missing_ok=True)
-
-
-def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of ``size`` items (the last one shorter)."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def write_category_arrays(data_dir: str | Path, category: str, work: Path, chunk_size: int
-                          ) -> tuple[Path, Path | None]:
-    """Stream a category's training samples into ``work/x25d.npy (N, K + 1, 3)`` and, when every
-    sample has ground truth, ``work/x3d.npy (N, K, 3)``, ``chunk_size`` samples at a time."""
-    data = load_dataset(data_dir)
-    n = len(data.indices(category, "train"))
-    if n == 0:
-        raise ValueError(f"{data.root}: no 'train' images in category {category!r}")
-    work.mkdir(parents=True, exist_ok=True)
-    x25d_file, x3d_file = RowFile(work / "x25d.npy", n), RowFile(work / "x3d.npy", n)
-    try:
-        for batch in _batches(data.samples(category, "train"), chunk_size):
-            x25d_file.append(observed_x25d(batch).numpy())
-            if x3d_file is not None and all(s.gt is not None for s in batch):
-                x3d_file.append(true_x3d(batch).numpy())
-            elif x3d_file is not None:
-                x3d_file.discard()
-                x3d_file = None
-        return x25d_file.close(), x3d_file.close() if x3d_file is not None else None
-    finally:
-        x25d_file.discard()
-        if x3d_file is not None:
-            x3d_file.discard()
-
-
-def streamed_quality(x3d: np.ndarray, grouping: Grouping, block: int, seed: int = 0) -> GroupingQuality:
-    """:func:`~hoirecon.prior.category.grouping_quality` from true keypoints ``x3d (N, K, 3)``
-    read ``block`` rows at a time (same numbers)."""
-    n, keypoints = x3d.shape[:2]
-    valid, found = grouping.valid, []
-    for start, stop in block_ranges(n, block):
-        ok = valid[start:stop]
-        mine = _tensor(x3d[start:stop]).flatten(1)
-        local = torch.arange(stop - start)[:, None].expand_as(ok)[ok]
-        theirs = _tensor(x3d[grouping.neighbours[start:stop][ok].numpy()]).flatten(1)
-        found.append((mine[local] - theirs).view(-1, keypoints, 3).norm(dim=-1).mean(-1))
-    neigh = torch.cat(found)
-    a, b = torch.randint(n, (2, 4096), generator=torch.Generator().manual_seed(seed))
-    pairs = _tensor(x3d[a.numpy()]).flatten(1) - _tensor(x3d[b.numpy()]).flatten(1)
-    rand = pairs.view(-1, keypoints, 3).norm(dim=-1).mean(-1)[a != b]
-    return GroupingQuality(float(neigh.median()) if len(neigh) else float("nan"), float(rand.median()),
-                           float(valid.any(dim=1).float().mean()))
-
-
-def group_category_chunked(data_dir: str | Path, category: str, config: GroupingConfig, out: str | Path | None,
-                           chunk_size: int) -> tuple[Grouping, GroupingQuality | None]:
-    """:func:`~hoirecon.prior.category.group_category` out of core, ``chunk_size`` images per block.
-
-    With ``out``, the work files live in ``<out>.work/`` (an interrupted run resumes from there)
-    and are removed once ``out`` is written; without, in a temporary folder.
-    """
-    _check_settings(config, chunk_size)
-    work = Path(str(out) + ".work") if out is not None else None
-    with nullcontext(work) if work is not None else tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        x25d_path, x3d_path = write_category_arrays(data_dir, category, folder, chunk_size)
-        grouping = group_images_chunked(x25d_path, config, chunk_size, folder)
-        quality = None
-        if x3d_path is not None:
-            quality = streamed_quality(np.load(x3d_path, mmap_mode="r"), grouping, chunk_size)
-        if out is not None:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            grouping.save(out)
-            _remove_work_files(folder)
-    return grouping, quality
-
-
-def _remove_work_files(work: Path) -> None:
-    """Delete what this module wrote in ``work`` (temporary files of killed runs too), then
-    ``work`` itself if nothing else is there."""
-    for path in work.iterdir():
-        if path.is_file() and path.name.lstrip(".").startswith(("part-", MANIFEST, "x25d.npy", "x3d.npy")):
-            path.unlink()
-    try:
-        work.rmdir()
-    except OSError:
-        log.info("%s: kept (it holds other files)", work)
