@@ -23,7 +23,7 @@ class FixedSamples:
         self.samples = samples
         self.n_keypoints = samples.shape[-2] - 1
 
-    def sample(self, observations, n, observed_x25d=None, generator=None):
+    def sample(self, observations, n, observed_x25d=None, generator=None, features=None):
         return self.samples[:len(observations), :n]
 
 

@@ -157,11 +157,13 @@ def _run(ray: ModuleType, ctx: FitContext, plan: SplitPlan, out: Path, progress:
          config: RayConfig, fit: BatchFit) -> FitRun:
     """Load finished parts, fit the others as tasks, merge in batch order."""
     tally = _Tally({}, list(plan.skipped), {})
-    todo = [b for b in plan.batches if not b.part.is_file()]
+    todo = []
     for batch in plan.batches:
         if batch.part.is_file():
             tally.parts[batch.start] = load_columns(batch.part)
             tally.done += len(batch.samples)
+        else:
+            todo.append(batch)
 
     def report() -> None:
         if progress is not None:

@@ -23,10 +23,10 @@ from hoirecon.prior.dataset import (
     virtual_views,
 )
 from hoirecon.prior.encoders import build_encoder
-from hoirecon.prior.evaluate import best_of_n_error, point_to_ray_error
+from hoirecon.prior.evaluate import best_of_n_error
 from hoirecon.prior.features import image_features
 from hoirecon.prior.grouping import Grouping, GroupingConfig, group_images
-from hoirecon.prior.prior import Prior, load_prior
+from hoirecon.prior.prior import load_prior
 from hoirecon.prior.train import Progress, TrainConfig, train_prior
 
 log = logging.getLogger(__name__)
@@ -54,18 +54,9 @@ def training_samples(data: Dataset, category: str, split: str = "train") -> list
 
 def grouping_quality(samples: list[Sample], grouping: Grouping, seed: int = 0) -> GroupingQuality:
     """Compare neighbours' true configurations with random pairs (mean keypoint distance, metres)."""
-    x3d = true_x3d(samples)
-    flat = x3d.flatten(1)
-    valid = grouping.valid
-    rows = torch.arange(len(samples))[:, None].expand_as(valid)[valid]
-    cols = grouping.neighbours[valid]
-    k = x3d.shape[1]
-    neigh = (flat[rows] - flat[cols]).view(-1, k, 3).norm(dim=-1).mean(-1)
-    gen = torch.Generator().manual_seed(seed)
-    a, b = torch.randint(len(samples), (2, 4096), generator=gen)
-    rand = (flat[a] - flat[b]).view(-1, k, 3).norm(dim=-1).mean(-1)[a != b]
-    return GroupingQuality(float(neigh.median()) if len(neigh) else float("nan"), float(rand.median()),
-                           float(valid.any(dim=1).float().mean()))
+    from hoirecon.prior.chunked_category import streamed_quality  # it imports this module
+
+    return streamed_quality(true_x3d(samples).numpy(), grouping, max(1, len(samples)), seed)
 
 
 def group_category(data_dir: str | Path, category: str, config: GroupingConfig = GroupingConfig(),
@@ -122,17 +113,6 @@ def with_images(samples: list[Sample]) -> list[Sample]:
     return kept
 
 
-def _best_of_n_with_features(prior: Prior, samples: list[Sample], features: torch.Tensor, n: int,
-                             generator: torch.Generator, batch_size: int = 256) -> float:
-    """Median best-of-n point-to-ray error (as ``best_of_n_error``) of an image-conditioned prior."""
-    truth, errors = true_x3d(samples), []
-    for start in range(0, len(samples), batch_size):
-        part = slice(start, start + batch_size)
-        drawn = prior.sample(observations(samples[part]), n, generator=generator, features=features[part])
-        errors.append(point_to_ray_error(drawn, truth[part].unsqueeze(1)).min(dim=1).values)
-    return float(torch.cat(errors).median())
-
-
 def evaluate_best_of_16(prior_path: Path, data: Dataset, category: str, split: str = "test",
                         feature_cache: Path | None = None) -> float | None:
     """Median best-of-16 error of a prior on a split with ground truth (None when there is none).
@@ -146,9 +126,8 @@ def evaluate_best_of_16(prior_path: Path, data: Dataset, category: str, split: s
         return None
     gen = torch.Generator().manual_seed(0)
     features = features_for(prior, samples, feature_cache)
-    if features is not None:
-        return _best_of_n_with_features(prior, samples, features, 16, gen)
-    return best_of_n_error(prior, observations(samples), true_x3d(samples), 16, generator=gen).median
+    return best_of_n_error(prior, observations(samples), true_x3d(samples), 16, generator=gen,
+                           features=features).median
 
 
 def training_features(samples: list[Sample], config: TrainConfig, cache: Path

@@ -98,8 +98,8 @@ def write_category_arrays(data_dir: str | Path, category: str, work: Path, chunk
 
 
 def streamed_quality(x3d: np.ndarray, grouping: Grouping, block: int, seed: int = 0) -> GroupingQuality:
-    """:func:`~hoirecon.prior.category.grouping_quality` from true keypoints ``x3d (N, K, 3)``
-    read ``block`` rows at a time (same numbers)."""
+    """Grouping quality (see :func:`~hoirecon.prior.category.grouping_quality`, which calls this with
+    one block) from true keypoints ``x3d (N, K, 3)``, read ``block`` rows at a time."""
     n, keypoints = x3d.shape[:2]
     valid, found = grouping.valid, []
     for start, stop in block_ranges(n, block):

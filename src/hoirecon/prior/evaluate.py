@@ -48,12 +48,12 @@ def point_to_ray_error(x25d: Tensor, x3d: Tensor) -> Tensor:
 @torch.no_grad()
 def best_of_n_error(prior: Prior, observations: Tensor, truth: Tensor, n: int = 16,
                     observed_x25d: Tensor | None = None, batch_size: int = 256,
-                    generator: torch.Generator | None = None) -> BestOfN:
+                    generator: torch.Generator | None = None, features: Tensor | None = None) -> BestOfN:
     """Best-of-``n`` error of ``prior`` on images ``observations (N, K, 3)``.
 
     ``truth`` is either the true 3D keypoints ``(N, K, 3)`` in the human frame or a true 2.5D
     vector ``(N, K + 1, 3)`` (see the module docstring). ``observed_x25d`` is needed only by
-    encoders that use rays.
+    encoders that use rays, ``features (N, F)`` only by image encoders.
     """
     k = prior.n_keypoints
     if truth.dim() != 3 or truth.shape[0] != observations.shape[0] or truth.shape[2] != 3 \
@@ -67,7 +67,8 @@ def best_of_n_error(prior: Prior, observations: Tensor, truth: Tensor, n: int = 
     for start in range(0, len(observations), batch_size):
         part = slice(start, start + batch_size)
         own = None if observed_x25d is None else observed_x25d[part]
-        samples = prior.sample(observations[part], n, own, generator=generator)
+        feats = None if features is None else features[part]
+        samples = prior.sample(observations[part], n, own, generator=generator, features=feats)
         target = truth[part].unsqueeze(1).to(samples)
         error = point_to_ray_error(samples, target) if kind == "point-to-ray" \
             else paired_ray_distance(samples, target)
