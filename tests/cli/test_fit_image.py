@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from hoirecon.cli.app import app
 from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
-from hoirecon.fitting.results import load_fits
+from hoirecon.io.fits import load_fits
 
 
 def _files(tmp_path: Path) -> tuple[Path, dict[str, Path]]:

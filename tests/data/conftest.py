@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hoirecon.data.dataset import atomic_write_json, write_category
+from hoirecon.data.dataset import write_category
+from hoirecon.io.atomic import atomic_write_json
 from hoirecon.data.format import FORMAT_VERSION
 
 

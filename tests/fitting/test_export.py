@@ -5,7 +5,7 @@ import numpy as np
 from hoirecon.eval.protocols.submission import load_rhobin_file
 from hoirecon.eval.sampling import behave_object_vertices, wildhoi_object_vertices
 from hoirecon.fitting.export import export_rhobin
-from hoirecon.fitting.results import FitResults, save_fits
+from hoirecon.io.fits import FitResults, save_fits
 
 
 def _fits(n: int) -> FitResults:

@@ -18,7 +18,7 @@ from hoirecon.fitting.phosa_depth import (ImageMasks, find_ordinal_pixels, inter
                                           ordinal_depth_loss, reduce_masks, stack_pixels)
 from hoirecon.fitting.pipeline import FitContext, build_batch, fit_dataset
 from hoirecon.fitting.posing import pose_body
-from hoirecon.fitting.results import load_fits
+from hoirecon.io.fits import load_fits
 from hoirecon.fitting.state import FitState
 from hoirecon.objects import get_category_template
 

@@ -14,7 +14,7 @@ from hoirecon.fitting import pipeline
 from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.optimize import get_preset, optimise
 from hoirecon.fitting.pipeline import FitContext, build_batch, fit_dataset
-from hoirecon.fitting.results import load_fits
+from hoirecon.io.fits import load_fits
 from hoirecon.fitting.state import FitState
 from hoirecon.objects import get_category_template
 

@@ -17,7 +17,7 @@ from hoirecon.fitting.backends import split_runner
 from hoirecon.fitting.optimize import FitConfig, get_preset
 from hoirecon.fitting.pipeline import fit_dataset, fit_samples
 from hoirecon.fitting.ray_backend import BackendUnavailableError, RayConfig, fit_split_ray
-from hoirecon.fitting.results import load_fits
+from hoirecon.io.fits import load_fits
 
 CATEGORY = "baseball_bat"
 

@@ -178,7 +178,7 @@ def compare_cmd(
     out: Path = typer.Option(None, "--out", help="Write the Markdown table to this file."),
 ) -> None:
     """One table per protocol, one row per method, optionally next to the published numbers."""
-    from hoirecon.data.dataset import atomic_write_bytes
+    from hoirecon.io.atomic import atomic_write_bytes
     from hoirecon.eval.report import compare
 
     try:

@@ -14,7 +14,8 @@ import typer
 from rich.markup import escape
 
 from hoirecon.cli.common import console
-from hoirecon.fitting.occlusion import DEFAULT_DILATION, DEFAULT_ETA
+from hoirecon.fitting.occlusion import contacts
+from hoirecon.io.occlusion_files import DEFAULT_DILATION, DEFAULT_ETA
 
 INPUT_ERROR_EXIT = 2
 
@@ -33,7 +34,7 @@ def _progress_bar():  # noqa: ANN202 - a rich Progress
 
 def _summary(maps) -> str:  # noqa: ANN001 - an OcclusionMaps
     """Images used/skipped and the mean contact-candidate set sizes at the maps' eta."""
-    sets = [maps.contacts(occ) for occ in maps.per_image]
+    sets = [contacts(maps, occ) for occ in maps.per_image]
     mean_h = float(np.mean([len(s.human_ids) for s in sets])) if sets else 0.0
     mean_o = float(np.mean([len(s.object_ids) for s in sets])) if sets else 0.0
     return (f"{maps.category}: {maps.num_images} images used, {len(maps.skipped)} skipped; "
@@ -57,7 +58,8 @@ def occlusion(
     """Average per-image occlusion maps (where body and object silhouettes meet) over a split."""
     from hoirecon.body import load_body_model
     from hoirecon.data.dataset import load_dataset
-    from hoirecon.fitting.occlusion import compute_occlusion_maps, save_occlusion_maps
+    from hoirecon.fitting.occlusion import compute_occlusion_maps
+    from hoirecon.io.occlusion_files import save_occlusion_maps
 
     try:
         dataset = load_dataset(data)

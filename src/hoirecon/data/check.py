@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hoirecon.data.dataset import load_columns, read_manifest
+from hoirecon.data.dataset import read_manifest
+from hoirecon.io.arrays import load_columns
+from hoirecon.io.errors import FileFormatError
 from hoirecon.data.format import (
     ANNOTATION_DIR,
     COLUMNS,
@@ -103,7 +105,7 @@ def check_category(root: Path, name: str, info: dict) -> list[Problem]:
     path = str(root / rel)
     try:
         cols = load_columns(root / rel)
-    except DatasetFormatError as err:
+    except FileFormatError as err:
         return [Problem(path, "", str(err).removeprefix(f"{path}: "))]
     k = int(info.get("num_object_keypoints", -1))
     n = len(cols.get("image_id", []))

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,49 +19,10 @@ from hoirecon.data.format import (
     columns_of,
 )
 from hoirecon.data.sample import Estimate, GroundTruth, Sample
+from hoirecon.io.arrays import load_columns
+from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
 
 log = logging.getLogger(__name__)
-
-
-def _umask_mode() -> int:
-    """The permissions a plainly created file would get (temp files start private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON atomically."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-
-
-def atomic_save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Save a compressed ``.npz`` atomically (the final name appears only when complete)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -84,17 +42,6 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{path}: format_version {manifest['format_version']} is newer than this reader ({FORMAT_VERSION})"
         )
     return manifest
-
-
-def load_columns(path: Path) -> dict[str, np.ndarray]:
-    """Read every column of an annotation ``.npz`` into memory, naming the file on failure."""
-    if not path.is_file():
-        raise DatasetFormatError(f"{path}: annotation file not found")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
-        raise DatasetFormatError(f"{path}: unreadable or truncated npz ({err})") from err
 
 
 def _optional_path(root: Path, rel: str) -> Path | None:

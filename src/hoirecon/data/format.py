@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hoirecon.io.errors import FileFormatError
+
 FORMAT_VERSION = 1
 MANIFEST_NAME = "dataset.json"
 ANNOTATION_DIR = "annotations"
 SPLITS = ("train", "val", "test")
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(FileFormatError):
     """A dataset folder or file does not follow the format; the message names file and field."""
 
 

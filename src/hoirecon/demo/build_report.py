@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hoirecon.data.dataset import atomic_write_bytes, atomic_write_json
+from hoirecon.io.atomic import atomic_write_bytes, atomic_write_json
 from hoirecon.demo.run import DemoOutputs
 from hoirecon.demo.stages import DemoConfig
 from hoirecon.viz.report import Figure, Report, Table, markdown_table, render_html
@@ -89,7 +89,7 @@ def figures(outputs: DemoOutputs, config: DemoConfig) -> list[Figure]:
     """Paper Figure 3: input, and overlay / side / top views for none, phosa, prior+contact and the truth."""
     from hoirecon.body import load_body_model
     from hoirecon.data import load_dataset
-    from hoirecon.fitting.results import load_fits
+    from hoirecon.io.fits import load_fits
     from hoirecon.objects import get_category_template
     from hoirecon.viz.figures import orbit_view, overlay_view, reconstruction
 

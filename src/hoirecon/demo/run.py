@@ -56,7 +56,8 @@ def _priors(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status)
 
 def _occlusion(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status) -> None:
     from hoirecon.data import load_dataset
-    from hoirecon.fitting.occlusion import compute_occlusion_maps, save_occlusion_maps
+    from hoirecon.fitting.occlusion import compute_occlusion_maps
+    from hoirecon.io.occlusion_files import save_occlusion_maps
 
     for category in config.categories:
         path = out.out / "occlusion" / f"{category}.npz"

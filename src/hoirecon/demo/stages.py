@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from hoirecon.data.dataset import atomic_write_json
+from hoirecon.io.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
 PRESET_ORDER = ("none", "contact", "prior", "prior+contact", "phosa")

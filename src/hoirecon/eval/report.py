@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hoirecon.data.dataset import atomic_write_bytes
+from hoirecon.io.atomic import atomic_write_bytes
 from hoirecon.eval.protocols.result import MetricSpec, ProtocolResult
 
 PER_FRAME_CSV = "per_frame.csv"

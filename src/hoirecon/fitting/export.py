@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hoirecon.data.dataset import atomic_write_bytes
-from hoirecon.fitting.results import FitResults, fitted_categories, load_fits
+from hoirecon.io.atomic import atomic_write_bytes
+from hoirecon.io.fits import FitResults, fitted_categories, load_fits
 
 
 def rhobin_sequence(fits: FitResults, gender: str = "neutral") -> dict[str, object]:

@@ -9,7 +9,7 @@ The mean maps ``c̄_h``, ``c̄_o`` average those maps over a category's training
 contact candidates are ``C_h = {i : c_h[i] c̄_h[i] > eta}`` (and ``C_o`` likewise), and eq. 14
 weights their chamfer terms by ``c c̄``.
 
-Defaults, chosen on synthetic data with known contacts (:func:`contact_truth`: body vertices
+Defaults, chosen on synthetic data with known contacts (``hoirecon.eval.contact_truth``: body vertices
 within 3 cm of the object surface in the true pose), mean maps from the training split and
 candidate sets of the test split judged by micro-averaged precision/recall (baseball bat,
 tennis racket, skateboard, basketball; 48 train / 24 test images each at 128 px; bat and
@@ -24,39 +24,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 
 from hoirecon.body import BodyModel, load_body_model
-from hoirecon.data.dataset import Dataset, atomic_save_npz
+from hoirecon.data.dataset import Dataset
 from hoirecon.data.sample import Sample
+from hoirecon.data.templates import dataset_template
 from hoirecon.fitting.init import InitBatch, init_batch
-from hoirecon.objects import ObjectTemplate, load_template
+from hoirecon.io.masks import load_mask
+from hoirecon.io.occlusion_files import (
+    DEFAULT_DILATION,
+    DEFAULT_ETA,
+    ImageOcclusion,
+    OcclusionMaps,
+    SkippedSample,
+)
+from hoirecon.objects import ObjectTemplate
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ETA = 0.15
-"""Contact threshold on ``c c̄``; see the module docstring for how it was chosen."""
-DEFAULT_DILATION = 0.05
-"""Silhouette dilation radius as a fraction of the larger image side."""
-MAPS_VERSION = 1
 Progress = Callable[[int, int], None]
 """Callback (images done, images total)."""
-
-
-@dataclass(frozen=True)
-class ImageOcclusion:
-    """Occlusion maps of one image, stored sparsely as the ids of the vertices set to 1."""
-
-    image_id: str
-    human_ids: np.ndarray
-    """(N_h,) body vertex ids with ``c_h = 1``."""
-    object_ids: np.ndarray
-    """(N_o,) object vertex ids with ``c_o = 1``."""
 
 
 @dataclass(frozen=True)
@@ -71,69 +63,6 @@ class ContactSets:
     """(N_h,) ``c_h c̄_h`` at those ids."""
     object_weight: np.ndarray
     """(N_o,) ``c_o c̄_o`` at those ids."""
-
-
-@dataclass(frozen=True)
-class SkippedSample:
-    """An image left out of the mean maps, and why."""
-
-    image_id: str
-    reason: str
-
-
-@dataclass
-class OcclusionMaps:
-    """Mean occlusion maps of one category (paper: c̄_h, c̄_o)."""
-
-    category: str
-    mean_human: np.ndarray
-    """(V_body,) mean of c_h over the images used."""
-    mean_object: np.ndarray
-    """(V_obj,) mean of c_o over the images used."""
-    eta: float = DEFAULT_ETA
-    """Contact threshold to use with these maps."""
-    dilation: float = DEFAULT_DILATION
-    """Silhouette dilation the maps were computed with (fraction of the image size)."""
-    image_ids: list[str] = field(default_factory=list)
-    """Images averaged."""
-    skipped: list[SkippedSample] = field(default_factory=list)
-    """Images left out, with reasons."""
-    per_image: list[ImageOcclusion] = field(default_factory=list)
-    """The per-image maps of the images used (in memory only; not saved)."""
-
-    @property
-    def num_images(self) -> int:
-        """Number of images averaged."""
-        return len(self.image_ids)
-
-    @property
-    def body_vertex_count(self) -> int:
-        """V_body."""
-        return int(len(self.mean_human))
-
-    @property
-    def template_vertex_count(self) -> int:
-        """V_obj."""
-        return int(len(self.mean_object))
-
-    def contacts(self, occlusion: ImageOcclusion, eta: float | None = None) -> ContactSets:
-        """The contact candidates of one image's maps (``eta`` defaults to the maps' own)."""
-        return contact_sets(occlusion, self.mean_human, self.mean_object,
-                            self.eta if eta is None else eta)
-
-
-def load_mask(path: Path | None, image_size: tuple[int, int], what: str) -> np.ndarray:
-    """A silhouette (H, W) bool from an image file (non-zero = inside); ValueError naming the
-    file when it is missing, unreadable or not ``image_size`` = (width, height)."""
-    if path is None or not Path(path).is_file():
-        raise ValueError(f"{what} mask not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise ValueError(f"{path}: unreadable {what} mask")
-    if image.shape != (image_size[1], image_size[0]):
-        raise ValueError(f"{path}: {what} mask is {image.shape[1]}x{image.shape[0]}, "
-                         f"the image is {image_size[0]}x{image_size[1]}")
-    return image > 127
 
 
 def dilation_radius(shape: tuple[int, int], fraction: float) -> int:
@@ -282,15 +211,6 @@ def mean_maps(per_image: list[ImageOcclusion], body_vertex_count: int,
     return human / n, obj / n
 
 
-def dataset_template(dataset: Dataset, category: str) -> ObjectTemplate:
-    """The object template a dataset's manifest names for a category (``builtin:<name>`` or a
-    mesh path relative to the dataset folder)."""
-    spec = str(dataset.category_info(category).get("template", f"builtin:{category}"))
-    if spec.startswith("builtin:"):
-        return load_template(spec.removeprefix("builtin:"))
-    return load_template(dataset.root / spec)
-
-
 def compute_occlusion_maps(dataset: Dataset, category: str, split: str = "train",
                            body_model: BodyModel | None = None, progress: Progress | None = None,
                            dilation: float = DEFAULT_DILATION, eta: float = DEFAULT_ETA,
@@ -316,107 +236,7 @@ def compute_occlusion_maps(dataset: Dataset, category: str, split: str = "train"
                          per_image=per_image)
 
 
-def save_occlusion_maps(path: str | Path, maps: OcclusionMaps) -> Path:
-    """Write the mean maps of one category to a ``.npz`` atomically (with the category, the
-    vertex counts, eta, the dilation and the images used/skipped); returns the path."""
-    path = Path(path)
-    atomic_save_npz(path, {
-        "version": np.array(MAPS_VERSION), "category": np.array(maps.category),
-        "mean_human": maps.mean_human.astype(np.float64),
-        "mean_object": maps.mean_object.astype(np.float64),
-        "body_vertex_count": np.array(maps.body_vertex_count),
-        "template_vertex_count": np.array(maps.template_vertex_count),
-        "eta": np.array(maps.eta), "dilation": np.array(maps.dilation),
-        "image_ids": np.array(maps.image_ids, dtype=str),
-        "skipped_ids": np.array([s.image_id for s in maps.skipped], dtype=str),
-        "skipped_reasons": np.array([s.reason for s in maps.skipped], dtype=str)})
-    return path
-
-
-_MAP_KEYS = ("category", "mean_human", "mean_object", "body_vertex_count",
-             "template_vertex_count", "eta", "dilation", "image_ids", "skipped_ids", "skipped_reasons")
-
-
-def _read_map_file(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of a maps file; ValueError naming the file and a missing key."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError) as err:
-        raise ValueError(f"{path}: not a readable occlusion-map file ({err})") from err
-    missing = [k for k in _MAP_KEYS if k not in data]
-    if missing:
-        raise ValueError(f"{path}: missing key(s) {missing}")
-    return data
-
-
-def _check_counts(path: Path, data: dict[str, np.ndarray], category: str | None,
-                  body_vertex_count: int | None, template_vertex_count: int | None) -> None:
-    """The stored category and vertex counts agree with the arrays and with what is expected."""
-    expected = {"category": category, "body_vertex_count": body_vertex_count,
-                "template_vertex_count": template_vertex_count}
-    for key, want in expected.items():
-        have = data[key].item()
-        if want is not None and have != want:
-            raise ValueError(f"{path}: key {key!r} is {have!r}, expected {want!r} (maps computed "
-                             "for another category, body model or template?)")
-    for key, count in (("mean_human", "body_vertex_count"), ("mean_object", "template_vertex_count")):
-        if data[key].shape != (int(data[count]),):
-            raise ValueError(f"{path}: key {key!r} has shape {data[key].shape}, expected "
-                             f"({int(data[count])},)")
-
-
-def load_occlusion_maps(path: str | Path, category: str | None = None,
-                        body_vertex_count: int | None = None,
-                        template_vertex_count: int | None = None) -> OcclusionMaps:
-    """Read mean maps saved by :func:`save_occlusion_maps`, checking the category and the
-    body and template vertex counts when given (ValueError naming the file and key)."""
-    path = Path(path)
-    data = _read_map_file(path)
-    _check_counts(path, data, category, body_vertex_count, template_vertex_count)
-    skipped = [SkippedSample(str(i), str(r)) for i, r in zip(data["skipped_ids"], data["skipped_reasons"])]
-    return OcclusionMaps(str(data["category"]), data["mean_human"], data["mean_object"],
-                         eta=float(data["eta"]), dilation=float(data["dilation"]),
-                         image_ids=[str(i) for i in data["image_ids"]], skipped=skipped)
-
-
-@dataclass(frozen=True)
-class ContactTruth:
-    """Ground-truth contact vertices of one image (for judging the contact candidates)."""
-
-    human_ids: np.ndarray
-    """(N_h,) body vertices within the threshold of the object surface."""
-    object_ids: np.ndarray
-    """(N_o,) object vertices within the threshold of the body's vertices."""
-
-
-def contact_truth(sample: Sample, template: ObjectTemplate, body_model: BodyModel,
-                  threshold: float = 0.03, surface_samples: int = 20000) -> ContactTruth:
-    """True contacts of a sample with ground truth: body vertices within ``threshold`` metres
-    of the object surface (dense surface samples) and object vertices within ``threshold`` of
-    a body vertex, in the ground-truth pose."""
-    from scipy.spatial import cKDTree
-
-    gt = sample.gt
-    if gt is None:
-        raise ValueError(f"sample {sample.image_id!r} has no ground truth")
-    with torch.no_grad():
-        out = body_model(betas=torch.as_tensor(gt.betas[None], dtype=body_model.v_template.dtype),
-                         body_pose=torch.as_tensor(gt.body_pose[None], dtype=body_model.v_template.dtype))
-    body = (out.vertices[0] - out.joints[0, :1]).double().numpy()
-    mesh = template.to_trimesh()
-    points = mesh.sample(surface_samples, seed=0) if len(mesh.faces) else np.zeros((0, 3))
-    surface = np.concatenate([np.asarray(points), template.vertices])
-    surface = gt.object_scale * surface @ gt.object_rotation.T + gt.object_translation
-    obj = template.transformed(gt.object_rotation, gt.object_translation, gt.object_scale)
-    near_h = cKDTree(surface).query(body, distance_upper_bound=threshold)[0] <= threshold
-    near_o = cKDTree(body).query(obj, distance_upper_bound=threshold)[0] <= threshold
-    return ContactTruth(np.flatnonzero(near_h), np.flatnonzero(near_o))
-
-
-def precision_recall(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """Precision and recall of a predicted id set against a true one (nan when undefined)."""
-    hits = len(np.intersect1d(predicted, truth))
-    precision = hits / len(predicted) if len(predicted) else float("nan")
-    recall = hits / len(truth) if len(truth) else float("nan")
-    return precision, recall
+def contacts(maps: OcclusionMaps, occlusion: ImageOcclusion, eta: float | None = None) -> ContactSets:
+    """The contact candidates of one image's maps against a category's mean maps (``eta``
+    defaults to the maps' own)."""
+    return contact_sets(occlusion, maps.mean_human, maps.mean_object, maps.eta if eta is None else eta)

@@ -34,7 +34,8 @@ from hoirecon.data.sample import Sample
 from hoirecon.fitting.body_parts import body_part_vertices
 from hoirecon.fitting.init import InitBatch
 from hoirecon.fitting.losses import Evaluated
-from hoirecon.fitting.occlusion import load_mask, posed_vertices
+from hoirecon.fitting.occlusion import posed_vertices
+from hoirecon.io.masks import load_mask
 from hoirecon.fitting.optimize import FitConfig
 from hoirecon.fitting.phosa_depth import (DepthPixels, ImageMasks, empty_pixels, find_ordinal_pixels,
                                           interpolate_depth, ordinal_depth_loss, reduce_masks, stack_pixels)

@@ -20,14 +20,18 @@ from scipy.spatial.transform import Rotation
 
 from hoirecon.body import BodyModel, load_body_model
 from hoirecon.data import Dataset, Sample, load_dataset
-from hoirecon.data.dataset import atomic_save_npz, load_columns
+from hoirecon.io.arrays import load_columns
+from hoirecon.io.atomic import atomic_save_npz
 from hoirecon.fitting.batching import check_sample, observation_tensors, padded_ids
 from hoirecon.fitting.init import InitBatch, init_batch
-from hoirecon.fitting.occlusion import OcclusionMaps, dataset_template, image_occlusion, load_mask, posed_vertices
+from hoirecon.data.templates import dataset_template
+from hoirecon.fitting.occlusion import compute_occlusion_maps, contacts, image_occlusion, posed_vertices
+from hoirecon.io.masks import load_mask
+from hoirecon.io.occlusion_files import OcclusionMaps, load_occlusion_maps
 from hoirecon.fitting.optimize import FitConfig, optimise
 from hoirecon.fitting.phosa import attach_phosa
 from hoirecon.fitting.posing import pose_body
-from hoirecon.fitting.results import FitResults, save_fits, write_fit_info
+from hoirecon.io.fits import FitResults, save_fits, write_fit_info
 from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.objects import ObjectTemplate
 
@@ -72,7 +76,7 @@ def _contacts(ctx: FitContext, samples: Sequence[Sample], init: InitBatch) -> tu
         occ = image_occlusion(s.image_id, body_cam[i], obj_cam[i], s.intrinsics,
                               load_mask(s.human_mask_path, s.image_size, "human"),
                               load_mask(s.object_mask_path, s.image_size, "object"))
-        sets.append(ctx.occlusion.contacts(occ))
+        sets.append(contacts(ctx.occlusion, occ))
     cap = ctx.config.contact_points
     human = [_subsample(c.human_ids, c.human_weight, cap) for c in sets]
     obj = [_subsample(c.object_ids, c.object_weight, cap) for c in sets]
@@ -112,7 +116,7 @@ def _initial_cameras(ctx: FitContext, samples: Sequence[Sample], batch: FitBatch
 
 
 def _columns(ctx: FitContext, samples: Sequence[Sample], state: FitState, terms: dict) -> dict[str, np.ndarray]:
-    """Result columns of one optimised batch (see ``hoirecon.fitting.results``)."""
+    """Result columns of one optimised batch (see ``hoirecon.io.fits``)."""
     with torch.no_grad():
         posed = pose_body(ctx.body, state.betas, state.body_pose)
         rot_go = state.orient_matrix()
@@ -245,7 +249,6 @@ def without_prior(config: FitConfig, category: str) -> FitConfig:
 def load_context(data: Dataset, category: str, config: FitConfig, prior_path: str | Path | None,
                  occlusion_path: str | Path | None) -> FitContext:
     """Template, body model, prior and occlusion maps for fitting a category of ``data``."""
-    from hoirecon.fitting.occlusion import compute_occlusion_maps, load_occlusion_maps
 
     body_name = data.manifest.get("body_model", {}).get("name", "embedded")
     body = load_body_model(None if body_name == "embedded" else body_name)

@@ -32,7 +32,8 @@ import numpy as np
 import torch
 
 from hoirecon.data import Sample
-from hoirecon.data.dataset import atomic_save_npz, load_columns
+from hoirecon.io.arrays import load_columns
+from hoirecon.io.atomic import atomic_save_npz
 from hoirecon.fitting.pipeline import (FitContext, FitRun, Progress, SplitBatch, SplitPlan, fit_samples, init_notes,
                                        merge_split, plan_split)
 

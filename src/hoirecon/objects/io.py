@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import trimesh
 
+from hoirecon.io.atomic import atomic_write_bytes
 from hoirecon.objects.keypoint_file import (
     KeypointFile,
     keypoint_file_dict,
@@ -213,18 +212,6 @@ def load_behave_template(
     return _template_from(vertices, np.asarray(mesh.faces), spec, name, source)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_template(template: ObjectTemplate, path: str | Path) -> Path:
     """Write ``template`` as a mesh (``.ply`` or ``.obj``) plus ``<stem>.keypoints.json``.
 
@@ -239,8 +226,8 @@ def save_template(template: ObjectTemplate, path: str | Path) -> Path:
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path.parent}: output folder does not exist")
     exported = template.to_trimesh().export(file_type=path.suffix.lower()[1:])
-    _write_atomic(path, exported.encode("utf-8") if isinstance(exported, str) else exported)
+    atomic_write_bytes(path, exported.encode("utf-8") if isinstance(exported, str) else exported)
     json_path = keypoint_json_path(path)
     text = json.dumps(keypoint_file_dict(template), indent=1)
-    _write_atomic(json_path, text.encode("utf-8"))
+    atomic_write_bytes(json_path, text.encode("utf-8"))
     return json_path

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
+from hoirecon.io.atomic import atomic_copy
 from hoirecon.data import Dataset, Sample, load_dataset
-from hoirecon.fitting.occlusion import dataset_template
+from hoirecon.data.templates import dataset_template
 from hoirecon.prior.distributed import SINGLE, init_from_env
 from hoirecon.prior.dataset import (
     features_for,
@@ -174,9 +174,7 @@ def train_category(data_dir: str | Path, category: str, out: str | Path, config:
                             distributed=distributed) if compare_unconditional else None)
     if not world.is_main:
         return None
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(result.prior_path, str(out) + ".tmp")
-    Path(str(out) + ".tmp").replace(out)
+    atomic_copy(result.prior_path, out)
     score = evaluate_best_of_16(Path(out), data, category, feature_cache=feature_cache)
     summary = TrainSummary(Path(out), result.epochs, result.best_val_nll, score, result.metrics_path)
     summary.unconditional_best_of_16_m = None if other is None else other.best_of_16_m

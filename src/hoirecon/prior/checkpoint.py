@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
+from hoirecon.io.atomic import atomic_write_text
 from hoirecon.prior.prior import Prior, atomic_save
 
 if TYPE_CHECKING:
@@ -77,6 +77,4 @@ def resume_checkpoint(path: Path, prior: Prior, optimizer: torch.optim.Optimizer
 
 def write_metrics(path: Path, history: list[dict]) -> None:
     """Rewrite the JSON-lines metrics log atomically from the full history."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("".join(json.dumps(record) + "\n" for record in history))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(json.dumps(record) + "\n" for record in history))

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hoirecon.data.dataset import atomic_save_npz, atomic_write_json
+from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
 from hoirecon.prior.distances import RaySet, pairwise_ray_distance
 from hoirecon.prior.grouping import (
     Grouping,

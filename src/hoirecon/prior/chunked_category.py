@@ -9,7 +9,6 @@ checks quality block by block with the numbers of the in-memory path.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
@@ -22,6 +21,7 @@ import torch
 
 from hoirecon.data import load_dataset
 from hoirecon.prior.category import GroupingQuality
+from hoirecon.io.atomic import commit_temp, temp_path_beside
 from hoirecon.prior.chunked import MANIFEST, _check_settings, _tensor, block_ranges, group_images_chunked
 from hoirecon.prior.dataset import observed_x25d, true_x3d
 from hoirecon.prior.grouping import Grouping, GroupingConfig
@@ -35,7 +35,7 @@ class RowFile:
 
     def __init__(self, path: Path, n: int) -> None:
         self.path, self.n, self.filled = Path(path), n, 0
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npy")
+        self.tmp = temp_path_beside(self.path, suffix=".npy")
         self.array: np.memmap | None = None
 
     def append(self, block: np.ndarray) -> None:
@@ -56,8 +56,7 @@ class RowFile:
             raise ValueError(f"{self.path}: got {self.filled} rows, expected {self.n}")
         self.array.flush()
         self.array = None
-        os.replace(self.tmp, self.path)
-        return self.path
+        return commit_temp(self.tmp, self.path)
 
     def discard(self) -> None:
         """Drop the unfinished file."""

@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from hoirecon.data.dataset import atomic_save_npz
+from hoirecon.io.atomic import atomic_save_npz
 from hoirecon.data.sample import NUM_BODY_JOINTS, Sample
 from hoirecon.prior.backbones import FrozenBackbone, backbone_features, load_backbone
 from hoirecon.prior.encoders import CONFIDENCE_MIN

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hoirecon.io.atomic import atomic_path
 from hoirecon.prior.distances import paired_ray_distance
 from hoirecon.prior.search import (
     Exclusion,
@@ -118,13 +118,9 @@ class Grouping:
     def save(self, path: str | Path) -> None:
         """Write an ``.npz`` file atomically (temporary file in the same folder, then rename)."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        try:
+        with atomic_path(path, suffix=".npz") as tmp:
             np.savez(tmp, neighbours=self.neighbours.numpy(), distances=self.distances.numpy(),
                      weights=self.weights.numpy(), stats=np.array(json.dumps(self.stats)))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path) -> Grouping:

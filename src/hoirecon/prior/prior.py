@@ -11,13 +11,13 @@ pretrained weights come from their own package or file.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from hoirecon.io.atomic import atomic_path
 from hoirecon.prior.encoders import EncoderConfig, build_encoder
 from hoirecon.prior.flow import ConditionalFlow, FlowConfig
 from hoirecon.prior.layout import KeypointLayout
@@ -29,17 +29,9 @@ VERSION = 1
 
 
 def atomic_save(obj: object, path: str | Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``.
-
-    A failure leaves ``path`` as it was and removes the temporary file.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    """``torch.save`` atomically: a failure leaves ``path`` as it was."""
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class Prior(nn.Module):

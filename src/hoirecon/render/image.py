@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from hoirecon.io.atomic import atomic_path
 from hoirecon.render.renderer import RenderResult
 
 __all__ = ["masks", "overlay", "save_png"]
@@ -55,13 +55,6 @@ def save_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     """
     target = Path(path)
     img = _as_png_array(image)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(img).save(handle, format="PNG")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:
+        Image.fromarray(img).save(tmp, format="PNG")
     return target

@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from hoirecon.data.dataset import atomic_write_json, write_category
+from hoirecon.data.dataset import write_category
 from hoirecon.data.format import FORMAT_VERSION, MANIFEST_NAME, SPLITS
 from hoirecon.data.readers.records import ReaderResult
 from hoirecon.data.sample import NUM_BODY_JOINTS, Estimate, GroundTruth, Sample
+from hoirecon.io.atomic import atomic_copy, atomic_write_json
 from hoirecon.objects import CATEGORIES, ObjectTemplate, load_template, save_template
 from hoirecon.objects.keypoint_file import keypoint_json_path
 
@@ -96,18 +95,10 @@ def _sample_problem(sample: Sample, k: int) -> str | None:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` through a temp file; an identical-size ``dst`` is kept (resume)."""
+    """Copy ``src`` to ``dst`` atomically; an identical-size ``dst`` is kept (resume)."""
     if dst.is_file() and dst.stat().st_size == src.stat().st_size:
         return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_copy(src, dst)
 
 
 def _safe(name: str) -> str:

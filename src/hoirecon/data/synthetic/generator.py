@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hoirecon.data.dataset import atomic_save_npz, atomic_write_json, load_columns, stack_rows, write_category_columns
+from hoirecon.data.dataset import stack_rows, write_category_columns
+from hoirecon.io.arrays import load_columns
+from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
 from hoirecon.data.format import ANNOTATION_DIR, FORMAT_VERSION
 from hoirecon.data.synthetic.camera import CameraConfig
 from hoirecon.data.synthetic.estimators import EstimatorNoise

@@ -26,7 +26,7 @@ from hoirecon.eval.protocols.result import (
     EvalInputError,
 )
 from hoirecon.eval.protocols.surfaces import MeshBatch
-from hoirecon.fitting.results import fits_path, fitted_categories, load_fits
+from hoirecon.io.fits import fits_path, fitted_categories, load_fits
 from hoirecon.objects import ObjectTemplate, get_category_template, load_template
 
 log = logging.getLogger(__name__)

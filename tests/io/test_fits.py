@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hoirecon.fitting.results import FIT_COLUMNS, FitResults, fitted_categories, load_fits, save_fits
+from hoirecon.io.fits import FIT_COLUMNS, FitResults, fitted_categories, load_fits, save_fits
 
 
 def _columns(n: int) -> dict[str, np.ndarray]:

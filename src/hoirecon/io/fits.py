@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hoirecon.data.dataset import atomic_save_npz, atomic_write_json, load_columns
+from hoirecon.io.arrays import load_columns
+from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
 
 FIT_COLUMNS = ("image_id", "betas", "body_pose", "global_orient", "transl", "joints_3d", "object_rotation",
                "object_translation", "object_scale", "object_rotation_cam", "object_translation_cam")

@@ -1,0 +1,53 @@
+"""Ground-truth contacts of a synthetic or captured image, to judge the contact candidates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+
+from hoirecon.body import BodyModel
+from hoirecon.data.sample import Sample
+from hoirecon.objects import ObjectTemplate
+
+
+@dataclass(frozen=True)
+class ContactTruth:
+    """Ground-truth contact vertices of one image (for judging the contact candidates)."""
+
+    human_ids: np.ndarray
+    """(N_h,) body vertices within the threshold of the object surface."""
+    object_ids: np.ndarray
+    """(N_o,) object vertices within the threshold of the body's vertices."""
+
+
+def contact_truth(sample: Sample, template: ObjectTemplate, body_model: BodyModel,
+                  threshold: float = 0.03, surface_samples: int = 20000) -> ContactTruth:
+    """True contacts of a sample with ground truth: body vertices within ``threshold`` metres
+    of the object surface (dense surface samples) and object vertices within ``threshold`` of
+    a body vertex, in the ground-truth pose."""
+    gt = sample.gt
+    if gt is None:
+        raise ValueError(f"sample {sample.image_id!r} has no ground truth")
+    with torch.no_grad():
+        out = body_model(betas=torch.as_tensor(gt.betas[None], dtype=body_model.v_template.dtype),
+                         body_pose=torch.as_tensor(gt.body_pose[None], dtype=body_model.v_template.dtype))
+    body = (out.vertices[0] - out.joints[0, :1]).double().numpy()
+    mesh = template.to_trimesh()
+    points = mesh.sample(surface_samples, seed=0) if len(mesh.faces) else np.zeros((0, 3))
+    surface = np.concatenate([np.asarray(points), template.vertices])
+    surface = gt.object_scale * surface @ gt.object_rotation.T + gt.object_translation
+    obj = template.transformed(gt.object_rotation, gt.object_translation, gt.object_scale)
+    near_h = cKDTree(surface).query(body, distance_upper_bound=threshold)[0] <= threshold
+    near_o = cKDTree(body).query(obj, distance_upper_bound=threshold)[0] <= threshold
+    return ContactTruth(np.flatnonzero(near_h), np.flatnonzero(near_o))
+
+
+def precision_recall(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Precision and recall of a predicted id set against a true one (nan when undefined)."""
+    hits = len(np.intersect1d(predicted, truth))
+    precision = hits / len(predicted) if len(predicted) else float("nan")
+    recall = hits / len(truth) if len(truth) else float("nan")
+    return precision, recall
