@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hoirecon.prior.chunked import group_images_chunked
-from hoirecon.prior.grouping import GroupingConfig, group_images
+from hoirecon.prior.grouping.chunked import group_images_chunked
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images
 from hoirecon.prior.synthetic import synthetic_interactions
 
 CONFIG = GroupingConfig(k=16, method="exact")

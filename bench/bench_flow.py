@@ -21,11 +21,12 @@ import torch
 
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.flow import FlowConfig
-from hoirecon.prior.grouping import GroupingConfig, group_images
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images
 from hoirecon.prior.layout import KeypointLayout
 from hoirecon.prior.prior import Prior
 from hoirecon.prior.synthetic import synthetic_interactions
-from hoirecon.prior.train import TrainConfig, _train_step, make_optimizer
+from hoirecon.prior.train_config import TrainConfig
+from hoirecon.prior.train_step import make_optimizer, train_step
 from hoirecon.prior.training_set import TrainingSet
 
 TARGET = 4000.0
@@ -47,7 +48,7 @@ def throughput(images: int, per_image: int, repeats: int, depth: int, width: int
     for i in range(repeats + 3):
         rows = torch.randint(0, len(training), (images,), generator=generator)
         start = time.perf_counter()
-        _train_step(prior, optimizer, training, rows, config, generator)
+        train_step(prior, optimizer, training, rows, config, generator)
         if i >= 3:
             times.append(time.perf_counter() - start)
     vectors = images * (1 + per_image)

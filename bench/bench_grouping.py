@@ -16,8 +16,8 @@ import time
 
 import torch
 
-from hoirecon.prior.grouping import GroupingConfig, group_images, recall_at_k
-from hoirecon.prior.search import exact_knn
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images, recall_at_k
+from hoirecon.prior.grouping.search import exact_knn
 from hoirecon.prior.synthetic import synthetic_interactions
 
 K = 16

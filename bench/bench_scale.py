@@ -34,7 +34,7 @@ def train_worker(images: int, epochs: int, out: Path) -> None:
 
     from hoirecon.prior import FlowConfig, TrainConfig
     from hoirecon.prior.distributed import shutdown
-    from hoirecon.prior.grouping import GroupingConfig
+    from hoirecon.prior.grouping.knn import GroupingConfig
     from hoirecon.prior.synthetic import synthetic_interactions
     from hoirecon.prior.train import train_prior
 

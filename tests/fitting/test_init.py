@@ -11,13 +11,8 @@ import torch
 from hoirecon.body import load_body_model
 from hoirecon.data.dataset import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
-from hoirecon.fitting.init import (
-    init_batch,
-    init_body_from_estimate,
-    init_object_pnp,
-    object_pose_in_human_frame,
-    rest_pelvis,
-)
+from hoirecon.fitting.body_init import init_body_from_estimate, rest_pelvis
+from hoirecon.fitting.init import init_batch, init_object_pnp, object_pose_in_human_frame
 from hoirecon.objects import get_category_template
 
 K = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])

@@ -9,7 +9,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from hoirecon.body import load_body_model
-from hoirecon.fitting.init import BodyInit, init_body_from_estimate
+from hoirecon.fitting.body_init import BodyInit, init_body_from_estimate
 from hoirecon.fitting.smplify import (
     COCO_TO_SMPL,
     JointPoser,

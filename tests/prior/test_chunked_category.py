@@ -15,7 +15,7 @@ from hoirecon.data.synthetic.estimators import EstimatorNoise
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.prior.category import group_category
 from hoirecon.prior.chunked_category import RowFile
-from hoirecon.prior.grouping import Grouping, GroupingConfig
+from hoirecon.prior.grouping.knn import Grouping, GroupingConfig
 
 
 def assert_same(chunked: Grouping, exact: Grouping) -> None:

@@ -20,11 +20,13 @@ from hoirecon.cli.app import app
 from hoirecon.prior.distributed import TORCHRUN_VARIABLES, World, init_from_env
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.flow import FlowConfig
-from hoirecon.prior.grouping import GroupingConfig, group_images
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images
 from hoirecon.prior.layout import KeypointLayout
 from hoirecon.prior.prior import Prior, load_prior
 from hoirecon.prior.synthetic import synthetic_interactions
-from hoirecon.prior.train import TrainConfig, _weighted_nll, train_prior
+from hoirecon.prior.train import train_prior
+from hoirecon.prior.train_config import TrainConfig
+from hoirecon.prior.train_step import weighted_nll
 from hoirecon.prior.training_set import TrainingSet
 
 DATA = {"n_images": 61, "object_keypoints": 2, "n_clusters": 4, "jitter": 0.02, "pixel_noise": 0.002}
@@ -145,7 +147,7 @@ def test_sharded_gradients_sum_to_the_single_process_gradient() -> None:
 
     def gradient(rows: torch.Tensor, weight_sum: torch.Tensor | None) -> tuple[list[torch.Tensor], torch.Tensor]:
         prior.zero_grad()
-        total, weight, _ = _weighted_nll(prior, training.batch(rows, None, None))
+        total, weight, _ = weighted_nll(prior, training.batch(rows, None, None))
         (total / (weight if weight_sum is None else weight_sum)).backward()
         return [p.grad.clone() for p in prior.parameters()], weight
 

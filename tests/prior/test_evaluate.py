@@ -10,10 +10,11 @@ import torch
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.evaluate import best_of_n_error, point_to_ray_error
 from hoirecon.prior.flow import FlowConfig
-from hoirecon.prior.grouping import GroupingConfig, group_images
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images
 from hoirecon.prior.prior import load_prior
 from hoirecon.prior.synthetic import synthetic_interactions
-from hoirecon.prior.train import TrainConfig, train_prior
+from hoirecon.prior.train import train_prior
+from hoirecon.prior.train_config import TrainConfig
 
 
 class FixedSamples:

@@ -11,10 +11,11 @@ import torch
 
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.flow import FlowConfig
-from hoirecon.prior.grouping import GroupingConfig, group_images
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images
 from hoirecon.prior.prior import atomic_save, load_prior
 from hoirecon.prior.synthetic import synthetic_interactions
-from hoirecon.prior.train import Progress, TrainConfig, train_prior
+from hoirecon.prior.train import Progress, train_prior
+from hoirecon.prior.train_config import TrainConfig
 
 TINY = TrainConfig(flow=FlowConfig(depth=2, width=16), encoder=EncoderConfig(width=16, features=8),
                    epochs=3, batch_size=16, neighbours_per_step=3, lr=1e-3, checkpoint_every=3,

@@ -9,10 +9,11 @@ import torch
 
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.flow import FlowConfig
-from hoirecon.prior.grouping import GroupingConfig, group_images
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images
 from hoirecon.prior.prior import load_prior
 from hoirecon.prior.synthetic import synthetic_interactions
-from hoirecon.prior.train import TrainConfig, train_prior
+from hoirecon.prior.train import train_prior
+from hoirecon.prior.train_config import TrainConfig
 from hoirecon.prior.training_set import TrainingSet
 
 

@@ -91,7 +91,7 @@ def fit_image(
         config = without_prior(config, category) if config.weights.prior > 0 and prior is None else config
         fitting_prior = None
         if config.weights.prior > 0:
-            from hoirecon.prior.dataset import load_fitting_prior
+            from hoirecon.prior.fitting_prior import load_fitting_prior
 
             fitting_prior = load_fitting_prior(prior)
         sample = image_sample(ImageInputs(image, keypoints, object_keypoints, correspondences, body_estimate,

@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from hoirecon.data.dataset import read_manifest
-from hoirecon.io.arrays import load_columns
-from hoirecon.io.errors import FileFormatError
 from hoirecon.data.format import (
     ANNOTATION_DIR,
     COLUMNS,
@@ -19,6 +17,8 @@ from hoirecon.data.format import (
     columns_of,
     expected_shape,
 )
+from hoirecon.io.arrays import load_columns
+from hoirecon.io.errors import FileFormatError
 
 
 @dataclass(frozen=True)

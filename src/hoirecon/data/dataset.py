@@ -20,7 +20,7 @@ from hoirecon.data.format import (
 )
 from hoirecon.data.sample import Estimate, GroundTruth, Sample
 from hoirecon.io.arrays import load_columns
-from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
+from hoirecon.io.atomic import atomic_save_npz
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,25 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
 import numpy as np
+import torch
+import trimesh
 from PIL import Image
 
+import hoirecon
+from hoirecon.body import load_body_model
+from hoirecon.data import load_dataset
+from hoirecon.demo.stages import DemoConfig, DemoOutputs
+from hoirecon.eval.protocols import evaluate_wildhoi
 from hoirecon.io.atomic import atomic_write_bytes, atomic_write_json
-from hoirecon.demo.run import DemoOutputs
-from hoirecon.demo.stages import DemoConfig
+from hoirecon.io.fits import load_fits
+from hoirecon.objects import get_category_template
+from hoirecon.prior.category import group_category
+from hoirecon.viz.figures import orbit_view, overlay_view, reconstruction
 from hoirecon.viz.report import Figure, Report, Table, markdown_table, render_html
 
 KEYS = {"smpl_cm": "smpl_cd_cm", "object_cm": "object_cd_cm", "rot_deg": "rot_err_deg", "transl_cm": "trans_err_cm"}
@@ -24,8 +37,6 @@ SHOWN_PRESETS = ("none", "phosa", "prior+contact")
 
 def evaluate_presets(outputs: DemoOutputs, config: DemoConfig) -> tuple[Table, dict[str, np.ndarray]]:
     """WildHOI-protocol table per preset and category (+ mean over categories), and per-frame translation errors."""
-    from hoirecon.eval.protocols import evaluate_wildhoi
-
     table: Table = {}
     transl: dict[str, np.ndarray] = {}
     for preset, folder in outputs.fits.items():
@@ -38,8 +49,6 @@ def evaluate_presets(outputs: DemoOutputs, config: DemoConfig) -> tuple[Table, d
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -48,13 +57,6 @@ def _png(fig) -> bytes:
 
 def plots(outputs: DemoOutputs, config: DemoConfig, transl: dict[str, np.ndarray]) -> dict[str, bytes]:
     """Error distributions per preset, grouping quality and prior training curves."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from hoirecon.prior.category import group_category
-
     out: dict[str, bytes] = {}
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.boxplot([v[np.isfinite(v)] for v in transl.values()], tick_labels=list(transl), showfliers=False)
@@ -87,12 +89,6 @@ def plots(outputs: DemoOutputs, config: DemoConfig, transl: dict[str, np.ndarray
 
 def figures(outputs: DemoOutputs, config: DemoConfig) -> list[Figure]:
     """Paper Figure 3: input, and overlay / side / top views for none, phosa, prior+contact and the truth."""
-    from hoirecon.body import load_body_model
-    from hoirecon.data import load_dataset
-    from hoirecon.io.fits import load_fits
-    from hoirecon.objects import get_category_template
-    from hoirecon.viz.figures import orbit_view, overlay_view, reconstruction
-
     data, body = load_dataset(outputs.data), load_body_model()
     figs = []
     for category in config.categories:
@@ -119,8 +115,6 @@ def figures(outputs: DemoOutputs, config: DemoConfig) -> list[Figure]:
 
 def write_glb(path: Path, recs: dict, faces: np.ndarray, template) -> None:
     """One .glb scene with the body and object of each reconstruction, side by side along x."""
-    import trimesh
-
     scene = trimesh.Scene()
     for i, (name, rec) in enumerate(recs.items()):
         shift = np.array([1.5 * i, 0.0, 0.0])
@@ -146,9 +140,6 @@ def findings(table: Table) -> list[str]:
 
 def write_outputs(outputs: DemoOutputs, config: DemoConfig) -> None:
     """Evaluate and write every report file under the demo's output folder."""
-    import hoirecon
-    import torch
-
     start = time.perf_counter()
     table, transl = evaluate_presets(outputs, config)
     atomic_write_json(outputs.out / "results.json", table)

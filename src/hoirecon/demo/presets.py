@@ -18,9 +18,9 @@ from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.eval.protocols.wildhoi import evaluate_wildhoi
 from hoirecon.fitting.occlusion import compute_occlusion_maps
-from hoirecon.io.occlusion_files import save_occlusion_maps
 from hoirecon.fitting.optimize import get_preset
 from hoirecon.fitting.pipeline import fit_dataset
+from hoirecon.io.occlusion_files import save_occlusion_maps
 from hoirecon.prior import FlowConfig, TrainConfig
 from hoirecon.prior.category import train_category
 

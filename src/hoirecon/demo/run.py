@@ -5,28 +5,23 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
-
+from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
-from hoirecon.demo.stages import DemoConfig, Stage
+from hoirecon.demo.build_report import write_outputs
+from hoirecon.demo.stages import DemoConfig, DemoOutputs, Stage
+from hoirecon.fitting.occlusion import compute_occlusion_maps
+from hoirecon.fitting.optimize import get_preset
+from hoirecon.fitting.pipeline import fit_dataset
+from hoirecon.io.occlusion_files import save_occlusion_maps
+from hoirecon.prior import FlowConfig, TrainConfig
+from hoirecon.prior.category import train_category
 
 log = logging.getLogger(__name__)
 Status = Callable[[str], None]
 """Callback told the name of each stage as it starts."""
-
-
-@dataclass
-class DemoOutputs:
-    """Where everything went and how long it took."""
-
-    out: Path
-    data: Path
-    priors: dict[str, Path] = field(default_factory=dict)
-    occlusion: dict[str, Path] = field(default_factory=dict)
-    fits: dict[str, Path] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def synth_config(config: DemoConfig) -> SynthConfig:
@@ -35,16 +30,12 @@ def synth_config(config: DemoConfig) -> SynthConfig:
                        image_size=config.image_size, workers=config.workers)
 
 
-def _train_config(config: DemoConfig):
-    from hoirecon.prior import FlowConfig, TrainConfig
-
+def _train_config(config: DemoConfig) -> TrainConfig:
     return TrainConfig(epochs=config.prior_epochs, batch_size=64, lr=1e-3, seed=config.seed,
                        flow=replace(FlowConfig(), depth=config.prior_depth, width=config.prior_width))
 
 
 def _priors(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status) -> None:
-    from hoirecon.prior.category import train_category
-
     train = _train_config(config)
     for category in config.categories:
         path = out.out / "priors" / f"{category}.pt"
@@ -55,10 +46,6 @@ def _priors(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status)
 
 
 def _occlusion(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status) -> None:
-    from hoirecon.data import load_dataset
-    from hoirecon.fitting.occlusion import compute_occlusion_maps
-    from hoirecon.io.occlusion_files import save_occlusion_maps
-
     for category in config.categories:
         path = out.out / "occlusion" / f"{category}.npz"
         stage = Stage(f"occlusion {category}", out.out / "stages", {"data": synth_fp}, out.timings)
@@ -68,9 +55,6 @@ def _occlusion(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Stat
 
 
 def _fits(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status) -> None:
-    from hoirecon.fitting.optimize import get_preset
-    from hoirecon.fitting.pipeline import fit_dataset
-
     for preset in config.presets:
         folder = out.out / "fits" / preset
         fit_config = get_preset(preset, object_steps=config.object_steps, joint_steps=config.joint_steps)
@@ -87,8 +71,6 @@ def _fits(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status) -
 def run_demo(out: str | Path, config: DemoConfig = DemoConfig(), fresh: bool = False,
              status: Status | None = None) -> DemoOutputs:
     """Generate data, train priors, compute occlusion maps, fit every preset and write the report."""
-    from hoirecon.demo.build_report import write_outputs
-
     out = Path(out)
     if fresh and out.exists():
         shutil.rmtree(out)

@@ -100,3 +100,15 @@ class Stage:
 def config_dict(config: DemoConfig) -> dict:
     """Plain-data form of the configuration."""
     return asdict(config)
+
+
+@dataclass
+class DemoOutputs:
+    """Where everything went and how long it took."""
+
+    out: Path
+    data: Path
+    priors: dict[str, Path] = field(default_factory=dict)
+    occlusion: dict[str, Path] = field(default_factory=dict)
+    fits: dict[str, Path] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)

@@ -20,20 +20,26 @@ from scipy.spatial.transform import Rotation
 
 from hoirecon.body import BodyModel, load_body_model
 from hoirecon.data import Dataset, Sample, load_dataset
-from hoirecon.io.arrays import load_columns
-from hoirecon.io.atomic import atomic_save_npz
+from hoirecon.data.templates import dataset_template
 from hoirecon.fitting.batching import check_sample, observation_tensors, padded_ids
 from hoirecon.fitting.init import InitBatch, init_batch
-from hoirecon.data.templates import dataset_template
-from hoirecon.fitting.occlusion import compute_occlusion_maps, contacts, image_occlusion, posed_vertices
-from hoirecon.io.masks import load_mask
-from hoirecon.io.occlusion_files import OcclusionMaps, load_occlusion_maps
+from hoirecon.fitting.occlusion import (
+    compute_occlusion_maps,
+    contacts,
+    image_occlusion,
+    posed_vertices,
+)
 from hoirecon.fitting.optimize import FitConfig, optimise
 from hoirecon.fitting.phosa import attach_phosa
 from hoirecon.fitting.posing import pose_body
-from hoirecon.io.fits import FitResults, save_fits, write_fit_info
 from hoirecon.fitting.state import FitBatch, FitState
+from hoirecon.io.arrays import load_columns
+from hoirecon.io.atomic import atomic_save_npz
+from hoirecon.io.fits import FitResults, save_fits, write_fit_info
+from hoirecon.io.masks import load_mask
+from hoirecon.io.occlusion_files import OcclusionMaps, load_occlusion_maps
 from hoirecon.objects import ObjectTemplate
+from hoirecon.prior.fitting_prior import load_fitting_prior
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -257,8 +263,6 @@ def load_context(data: Dataset, category: str, config: FitConfig, prior_path: st
     if config.weights.prior > 0 and prior_path is None:
         config = without_prior(config, category)
     if config.weights.prior > 0:
-        from hoirecon.prior.dataset import load_fitting_prior
-
         prior = load_fitting_prior(prior_path)
     occlusion = None
     if config.weights.contact > 0:

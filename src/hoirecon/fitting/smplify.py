@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from hoirecon.body import BodyModel, blend_shapes, chain_transforms, kinematic_levels
-from hoirecon.fitting.init import BodyInit
+from hoirecon.fitting.body_init import BodyInit
 
 NUM_JOINTS = 22
 COCO_TO_SMPL: tuple[tuple[int, int], ...] = tuple(zip(

@@ -12,7 +12,12 @@ Pipeline, one file per idea:
 * ``synthetic``: synthetic clustered interactions for tests, benchmarks and demos.
 """
 
-from hoirecon.prior.encoders import ENCODERS, EncoderConfig, build_encoder, register_encoder
+from hoirecon.prior.encoders import (
+    ENCODERS,
+    EncoderConfig,
+    build_encoder,
+    register_encoder,
+)
 from hoirecon.prior.evaluate import BestOfN, best_of_n_error, point_to_ray_error
 from hoirecon.prior.flow import ConditionalFlow, FlowConfig, FlowOutput
 from hoirecon.prior.grouping import (
@@ -25,7 +30,8 @@ from hoirecon.prior.grouping import (
 from hoirecon.prior.layout import SMPL_FLIP, SMPL_JOINT_NAMES, KeypointLayout
 from hoirecon.prior.prior import Prior, load_prior
 from hoirecon.prior.synthetic import SyntheticInteractions, synthetic_interactions
-from hoirecon.prior.train import Progress, TrainConfig, TrainResult, train_prior
+from hoirecon.prior.train import Progress, TrainResult, train_prior
+from hoirecon.prior.train_config import TrainConfig
 
 __all__ = [
     "ENCODERS",

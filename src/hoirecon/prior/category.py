@@ -9,12 +9,26 @@ from pathlib import Path
 
 import torch
 
-from hoirecon.io.atomic import atomic_copy
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.data.templates import dataset_template
+from hoirecon.io.atomic import atomic_copy
+from hoirecon.prior.chunked_category import group_category_chunked
 from hoirecon.prior.distributed import SINGLE, init_from_env
-from hoirecon.prior.dataset import (
-    features_for,
+from hoirecon.prior.encoders import build_encoder
+from hoirecon.prior.evaluate import best_of_n_error
+from hoirecon.prior.features import image_features
+from hoirecon.prior.fitting_prior import features_for
+from hoirecon.prior.grouping import (
+    Grouping,
+    GroupingConfig,
+    GroupingQuality,
+    group_images,
+    streamed_quality,
+)
+from hoirecon.prior.prior import load_prior
+from hoirecon.prior.train import Progress, train_prior
+from hoirecon.prior.train_config import TrainConfig
+from hoirecon.prior.training_data import (
     ground_truth_groups,
     layout_for,
     observations,
@@ -22,26 +36,8 @@ from hoirecon.prior.dataset import (
     true_x3d,
     virtual_views,
 )
-from hoirecon.prior.encoders import build_encoder
-from hoirecon.prior.evaluate import best_of_n_error
-from hoirecon.prior.features import image_features
-from hoirecon.prior.grouping import Grouping, GroupingConfig, group_images
-from hoirecon.prior.prior import load_prior
-from hoirecon.prior.train import Progress, TrainConfig, train_prior
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GroupingQuality:
-    """How close grouped images' true 3D configurations are (needs ground truth)."""
-
-    neighbour_median_m: float
-    """Median mean-keypoint distance between an image's true configuration and its neighbours'."""
-    random_median_m: float
-    """The same for random pairs of images (the chance level)."""
-    images_with_neighbours: float
-    """Fraction of images that kept at least one neighbour."""
 
 
 def training_samples(data: Dataset, category: str, split: str = "train") -> list[Sample]:
@@ -54,8 +50,6 @@ def training_samples(data: Dataset, category: str, split: str = "train") -> list
 
 def grouping_quality(samples: list[Sample], grouping: Grouping, seed: int = 0) -> GroupingQuality:
     """Compare neighbours' true configurations with random pairs (mean keypoint distance, metres)."""
-    from hoirecon.prior.chunked_category import streamed_quality  # it imports this module
-
     return streamed_quality(true_x3d(samples).numpy(), grouping, max(1, len(samples)), seed)
 
 
@@ -65,11 +59,9 @@ def group_category(data_dir: str | Path, category: str, config: GroupingConfig =
     """KNN-group the training images of a category by eq. (11); optionally save the grouping.
 
     With ``chunk_size``, the exact search runs out of core, that many images per block, and
-    resumes from ``<out>.work/`` (see :mod:`hoirecon.prior.chunked`); the result is the same.
+    resumes from ``<out>.work/`` (see :mod:`hoirecon.prior.grouping.chunked`); the result is the same.
     """
     if chunk_size is not None:
-        from hoirecon.prior.chunked_category import group_category_chunked  # it imports this module
-
         return group_category_chunked(data_dir, category, config, out, chunk_size)
     samples = training_samples(load_dataset(data_dir), category)
     grouping = group_images(observed_x25d(samples), config)

@@ -12,15 +12,12 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
 from hoirecon.io.atomic import atomic_write_text
 from hoirecon.prior.prior import Prior, atomic_save
-
-if TYPE_CHECKING:
-    from hoirecon.prior.train import TrainConfig
+from hoirecon.prior.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 :func:`group_category_chunked` streams a category's training samples into ``x25d.npy`` (and
 ``x3d.npy`` for the quality check when all have ground truth) under the work folder without
-keeping the samples, groups them with :func:`~hoirecon.prior.chunked.group_images_chunked`, and
+keeping the samples, groups them with :func:`~hoirecon.prior.grouping.chunked.group_images_chunked`, and
 checks quality block by block with the numbers of the in-memory path.
 """
 
@@ -17,14 +17,21 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-import torch
 
 from hoirecon.data import load_dataset
-from hoirecon.prior.category import GroupingQuality
 from hoirecon.io.atomic import commit_temp, temp_path_beside
-from hoirecon.prior.chunked import MANIFEST, _check_settings, _tensor, block_ranges, group_images_chunked
-from hoirecon.prior.dataset import observed_x25d, true_x3d
-from hoirecon.prior.grouping import Grouping, GroupingConfig
+from hoirecon.prior.grouping import (
+    Grouping,
+    GroupingConfig,
+    GroupingQuality,
+    streamed_quality,
+)
+from hoirecon.prior.grouping.chunked import (
+    MANIFEST,
+    _check_settings,
+    group_images_chunked,
+)
+from hoirecon.prior.training_data import observed_x25d, true_x3d
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,25 +101,6 @@ def write_category_arrays(data_dir: str | Path, category: str, work: Path, chunk
         x25d_file.discard()
         if x3d_file is not None:
             x3d_file.discard()
-
-
-def streamed_quality(x3d: np.ndarray, grouping: Grouping, block: int, seed: int = 0) -> GroupingQuality:
-    """Grouping quality (see :func:`~hoirecon.prior.category.grouping_quality`, which calls this with
-    one block) from true keypoints ``x3d (N, K, 3)``, read ``block`` rows at a time."""
-    n, keypoints = x3d.shape[:2]
-    valid, found = grouping.valid, []
-    for start, stop in block_ranges(n, block):
-        ok = valid[start:stop]
-        mine = _tensor(x3d[start:stop]).flatten(1)
-        local = torch.arange(stop - start)[:, None].expand_as(ok)[ok]
-        theirs = _tensor(x3d[grouping.neighbours[start:stop][ok].numpy()]).flatten(1)
-        found.append((mine[local] - theirs).view(-1, keypoints, 3).norm(dim=-1).mean(-1))
-    neigh = torch.cat(found)
-    a, b = torch.randint(n, (2, 4096), generator=torch.Generator().manual_seed(seed))
-    pairs = _tensor(x3d[a.numpy()]).flatten(1) - _tensor(x3d[b.numpy()]).flatten(1)
-    rand = pairs.view(-1, keypoints, 3).norm(dim=-1).mean(-1)[a != b]
-    return GroupingQuality(float(neigh.median()) if len(neigh) else float("nan"), float(rand.median()),
-                           float(valid.any(dim=1).float().mean()))
 
 
 def group_category_chunked(data_dir: str | Path, category: str, config: GroupingConfig, out: str | Path | None,

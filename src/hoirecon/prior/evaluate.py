@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from hoirecon.prior.distances import paired_ray_distance
+from hoirecon.prior.grouping.distances import paired_ray_distance
 from hoirecon.prior.prior import Prior
 
 

@@ -25,8 +25,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from hoirecon.io.atomic import atomic_save_npz
 from hoirecon.data.sample import NUM_BODY_JOINTS, Sample
+from hoirecon.io.atomic import atomic_save_npz
 from hoirecon.prior.backbones import FrozenBackbone, backbone_features, load_backbone
 from hoirecon.prior.encoders import CONFIDENCE_MIN
 

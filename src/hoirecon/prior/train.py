@@ -19,84 +19,37 @@ gradients and metrics are summed over ranks, and only rank 0 writes files.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from hoirecon.prior.augment import augment_group, dequantize
-from hoirecon.prior.checkpoint import TrainState, resume_checkpoint, save_checkpoint, write_metrics
-from hoirecon.prior.distributed import SINGLE, World, init_from_env
-from hoirecon.prior.encoders import EncoderConfig
-from hoirecon.prior.flow import FlowConfig
-from hoirecon.prior.grouping import Grouping, GroupingConfig, group_images
+from hoirecon.prior.checkpoint import (
+    TrainState,
+    resume_checkpoint,
+    save_checkpoint,
+    write_metrics,
+)
+from hoirecon.prior.distributed import SINGLE, init_from_env
+from hoirecon.prior.grouping import Grouping, group_images
 from hoirecon.prior.layout import SMPL_JOINT_COUNT, KeypointLayout
 from hoirecon.prior.prior import Prior
-from hoirecon.prior.training_set import SUPERVISIONS, Batch, TrainingSet, check_training_inputs
+from hoirecon.prior.train_config import TrainConfig
+from hoirecon.prior.train_epoch import (
+    end_epoch,
+    epoch_order,
+    initialize_prior,
+    split_rows,
+)
+from hoirecon.prior.train_step import make_optimizer, train_step
+from hoirecon.prior.training_set import TrainingSet, check_training_inputs
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run (the data aside)."""
-
-    supervision: str = "2d-knn"
-    """'2d-knn' (groups from KNN on the 2.5D vectors), '2d-gt-groups' (ground-truth groups passed
-    as a Grouping) or '3d' (x25d carries ground-truth virtual views, see training_set)."""
-    flow: FlowConfig = field(default_factory=FlowConfig)
-    """Flow architecture; features and condition are filled in from the data and encoder."""
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    """Condition encoder ('none' trains an unconditional prior)."""
-    grouping: GroupingConfig = field(default_factory=GroupingConfig)
-    """KNN grouping used by '2d-knn' when no grouping is passed."""
-    epochs: int = 30
-    """Training epochs (paper: 30)."""
-    batch_size: int = 64
-    """Images per step."""
-    neighbours_per_step: int = 7
-    """Other views drawn per image per step (besides the image itself)."""
-    self_weight: float = 1.0
-    """Loss weight of an image's own 2.5D vector."""
-    lr: float = 1e-4
-    """Adam learning rate (paper: 1e-4)."""
-    grad_clip: float | None = None
-    """Clip the gradient norm to this value (None: no clipping)."""
-    dequantization: float = 1e-3
-    """Std of the Gaussian noise added to training targets."""
-    flip_probability: float = 0.5
-    """Probability of a horizontal flip per image."""
-    val_fraction: float = 0.1
-    """Fraction of images held out for validation and early stopping (0: none)."""
-    patience: int | None = 5
-    """Stop after this many epochs without a better validation NLL (None: never)."""
-    checkpoint_every: int = 1000
-    """Also checkpoint every this many steps (besides every epoch)."""
-    init_images: int = 4096
-    """Images used to compute the input normalisation and initialise actnorms."""
-    seed: int = 0
-    """Seed of the split, the batch order, the augmentations and the initial weights."""
-
-    def __post_init__(self) -> None:
-        if self.supervision not in SUPERVISIONS:
-            raise ValueError(f"supervision: expected one of {SUPERVISIONS}, got {self.supervision!r}")
-        for name in ("epochs", "batch_size", "checkpoint_every", "init_images"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction: expected in [0, 1), got {self.val_fraction}")
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        """Inverse of ``dataclasses.asdict``."""
-        nested = {"flow": FlowConfig, "encoder": EncoderConfig, "grouping": GroupingConfig}
-        return cls(**{k: nested[k](**v) if k in nested else v for k, v in data.items()})
 
 
 @dataclass
@@ -143,103 +96,6 @@ class TrainResult:
     """The metrics log lines."""
 
 
-def make_optimizer(prior: Prior, lr: float) -> torch.optim.Optimizer:
-    """Adam, with the fused kernel when this torch build has it (~10% faster steps on CPU)."""
-    try:
-        return torch.optim.Adam(prior.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(prior.parameters(), lr=lr)
-
-
-def _split(n: int, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
-    """Random train/validation split of ``n`` images -> ``(train rows, val rows)``."""
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_val = min(max(1, round(fraction * n)), n - 1) if fraction > 0 and n > 1 else 0
-    return order[n_val:].sort().values, order[:n_val].sort().values
-
-
-def _epoch_order(rows: Tensor, seed: int, epoch: int) -> Tensor:
-    """Shuffled training rows of an epoch (a function of seed and epoch only)."""
-    g = torch.Generator().manual_seed(seed * 100_003 + epoch + 1)
-    return rows[torch.randperm(len(rows), generator=g)]
-
-
-@torch.no_grad()
-def _initialize(prior: Prior, data: TrainingSet, rows: Tensor, config: TrainConfig) -> None:
-    """Input normalisation from the training targets; data-initialised actnorms."""
-    g = torch.Generator().manual_seed(config.seed + 1)
-    rows = rows[torch.randperm(len(rows), generator=g)[:config.init_images]]
-    batch = data.batch(rows, config.neighbours_per_step, g)
-    flat = batch.targets[batch.weights > 0].flatten(-2)
-    flat = dequantize(flat, config.dequantization, g)
-    prior.flow.set_normalization(flat.mean(0), flat.std(0).clamp_min(1e-3))
-    condition = prior.condition(batch.observations, batch.own, batch.features)
-    own = dequantize(batch.own.flatten(-2), config.dequantization, g)
-    prior.flow.initialize(own, condition)
-
-
-def _weighted_nll(prior: Prior, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
-    """Weighted NLL sum ``()``, weight sum ``()`` and per-target NLL ``(B, M)`` of a batch."""
-    condition = prior.condition(batch.observations, batch.own, batch.features)
-    nll = -prior.flow.log_prob(batch.targets.flatten(-2), condition.unsqueeze(1))
-    nll_w = torch.where(batch.weights > 0, nll * batch.weights, 0.0)
-    return nll_w.sum(), batch.weights.sum(), nll
-
-
-def _train_step(prior: Prior, optimizer: torch.optim.Optimizer, data: TrainingSet, rows: Tensor,
-                config: TrainConfig, generator: torch.Generator,
-                world: World = SINGLE) -> tuple[float, float]:
-    """One optimiser step on images ``rows`` (this rank's shard of the step's images); returns
-    the step's (weighted NLL sum, weight sum) over all ranks."""
-    if len(rows) == 0:  # a short last batch can leave a rank idle; it still joins the collectives
-        return _apply_gradients(prior, optimizer, torch.zeros(()), torch.zeros(()), config, world)
-    batch = data.batch(rows, config.neighbours_per_step, generator)
-    obs, own, targets = augment_group(batch.observations, batch.own, batch.targets,
-                                      prior.layout.flip_permutation(),
-                                      prior.layout.symmetry_permutations(),
-                                      config.flip_probability, generator)
-    targets = dequantize(targets, config.dequantization, generator)
-    total, weight, _ = _weighted_nll(prior, Batch(obs, own, targets, batch.weights, batch.features))
-    return _apply_gradients(prior, optimizer, total, weight, config, world)
-
-
-def _apply_gradients(prior: Prior, optimizer: torch.optim.Optimizer, total: Tensor, weight: Tensor,
-                     config: TrainConfig, world: World) -> tuple[float, float]:
-    """Optimiser step on the weighted mean NLL of the global batch, from this rank's sums ``()``.
-
-    Each rank back-propagates its NLL sum over the weight sum ``W`` of all ranks, so the sum of
-    the ranks' gradients is the gradient of ``sum(total) / W``: the single-process loss.
-    Returns the global (weighted NLL sum, weight sum).
-    """
-    sums = world.all_reduce_sum(torch.stack([total.detach(), weight]))
-    optimizer.zero_grad(set_to_none=True)
-    if total.requires_grad:
-        (total / sums[1].clamp_min(1e-12)).backward()
-    world.sum_gradients(prior)
-    if config.grad_clip is not None:
-        torch.nn.utils.clip_grad_norm_(prior.parameters(), config.grad_clip)
-    optimizer.step()
-    return float(sums[0]), float(sums[1])
-
-
-@torch.no_grad()
-def _validate(prior: Prior, data: TrainingSet, rows: Tensor, batch_size: int,
-              world: World = SINGLE) -> dict:
-    """Weighted NLL over all neighbours, and NLL of the own vectors, on held-out images ``rows``
-    (each rank scores its shard and the sums are added over ranks)."""
-    prior.eval()
-    total = weight = own = 0.0
-    shard = world.shard(rows)
-    for start in range(0, len(shard), batch_size):
-        batch = data.batch(shard[start:start + batch_size], None, None)
-        t, w, nll = _weighted_nll(prior, batch)
-        total, weight, own = total + float(t), weight + float(w), own + float(nll[:, 0].sum())
-    prior.train()
-    sums = world.all_reduce_sum(torch.tensor([total, weight, own], dtype=torch.float64))
-    total, weight, own = sums.tolist()
-    return {"val_nll": total / max(weight, 1e-12), "val_nll_own": own / len(rows)}
-
-
 def _grouping_for(x25d: Tensor, grouping: Grouping | None, config: TrainConfig, out: Path,
                   video: Tensor | None, frame: Tensor | None) -> Grouping | None:
     """The grouping to train with: given, cached in ``out``, or computed (and cached)."""
@@ -256,27 +112,6 @@ def _grouping_for(x25d: Tensor, grouping: Grouping | None, config: TrainConfig, 
     grouping.stats["key"] = key
     grouping.save(cached)
     return grouping
-
-
-def _end_epoch(prior: Prior, data: TrainingSet, val_rows: Tensor, config: TrainConfig,
-               state: TrainState, best: dict | None, started: float,
-               world: World = SINGLE) -> dict | None:
-    """Validation, metrics record and early-stopping bookkeeping; returns the best weights."""
-    record = {"epoch": state.epoch + 1, "step": state.step,
-              "train_nll": state.loss_sum / max(state.weight_sum, 1e-12)}
-    if len(val_rows):
-        record.update(_validate(prior, data, val_rows, config.batch_size, world))
-        if record["val_nll"] < state.best_val:
-            state.best_val, state.best_epoch, state.bad_epochs = record["val_nll"], state.epoch + 1, 0
-            best = copy.deepcopy(prior.state_dict())
-        else:
-            state.bad_epochs += 1
-            state.stopped = config.patience is not None and state.bad_epochs >= config.patience
-        state.stopped = world.broadcast_flag(state.stopped)  # every rank stops at the same epoch
-    record["seconds"] = round(time.perf_counter() - started, 3)
-    state.history.append(record)
-    state.epoch, state.step_in_epoch, state.loss_sum, state.weight_sum = state.epoch + 1, 0, 0.0, 0.0
-    return best
 
 
 def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
@@ -313,7 +148,7 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     with world.main_first():  # rank 0 computes and caches the grouping, the others read it
         grouping = _grouping_for(x25d, grouping, config, out, video, frame)
     data = TrainingSet(x25d, observations, grouping, config.self_weight, features)
-    train_rows, val_rows = _split(len(data), config.val_fraction, config.seed)
+    train_rows, val_rows = split_rows(len(data), config.val_fraction, config.seed)
     if len(train_rows) == 0:
         raise ValueError("x25d: no training images")
     with torch.random.fork_rng():  # seeded initial weights without touching the caller's RNG
@@ -327,7 +162,7 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
         state, best = resume_checkpoint(ckpt_path, prior, optimizer, generator, config,
                                         data.fingerprint())
     else:
-        _initialize(prior, data, train_rows, config)
+        initialize_prior(prior, data, train_rows, config)
     world.broadcast_state(prior)  # deterministic anyway; rank 0's weights make it certain
     steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -340,11 +175,11 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
 
     prior.train()
     while state.epoch < config.epochs and not state.stopped:
-        order = _epoch_order(train_rows, config.seed, state.epoch)
+        order = epoch_order(train_rows, config.seed, state.epoch)
         for s in range(state.step_in_epoch, steps_per_epoch):
             rows = world.shard(order[s * config.batch_size:(s + 1) * config.batch_size])
             step_generator = world.generator(generator, config.seed, state.step)
-            total, weight = _train_step(prior, optimizer, data, rows, config, step_generator, world)
+            total, weight = train_step(prior, optimizer, data, rows, config, step_generator, world)
             state.loss_sum, state.weight_sum = state.loss_sum + total, state.weight_sum + weight
             state.step_in_epoch, state.step = s + 1, state.step + 1
             if state.step % config.checkpoint_every == 0:
@@ -352,7 +187,7 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
             if callback is not None:
                 callback(Progress("step", state.epoch, config.epochs, state.step, total_steps,
                                   state.loss_sum / max(state.weight_sum, 1e-12)))
-        best = _end_epoch(prior, data, val_rows, config, state, best, started, world)
+        best = end_epoch(prior, data, val_rows, config, state, best, started, world)
         checkpoint()
         if world.is_main:
             write_metrics(metrics_path, state.history)

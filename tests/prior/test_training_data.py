@@ -15,15 +15,8 @@ from hoirecon.prior import EncoderConfig, FlowConfig, TrainConfig, load_prior
 from hoirecon.prior import features as image_features
 from hoirecon.prior.backbones import load_backbone
 from hoirecon.prior.category import group_category, train_category
-from hoirecon.prior.dataset import (
-    ground_truth_groups,
-    layout_for,
-    load_fitting_prior,
-    log_prob_for,
-    observed_x25d,
-    sample_for,
-    true_x3d,
-)
+from hoirecon.prior.fitting_prior import load_fitting_prior, log_prob_for, sample_for
+from hoirecon.prior.training_data import ground_truth_groups, layout_for, observed_x25d, true_x3d
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """numba kernels for approximate KNN grouping (imported lazily: numba is an optional speed-up).
 
-Both kernels compute the per-keypoint ray distance of :mod:`hoirecon.prior.distances` with the
+Both kernels compute the per-keypoint ray distance of :mod:`hoirecon.prior.grouping.distances` with the
 direct cross-product formula, so they are accurate for any angle between rays.
 """
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from hoirecon.prior.chunked import group_images_chunked
-from hoirecon.prior.grouping import Grouping, GroupingConfig, group_images
+from hoirecon.prior.grouping.chunked import group_images_chunked
+from hoirecon.prior.grouping.knn import Grouping, GroupingConfig, group_images
 
 N = 2200
 """More than one candidate block (2048 rows) and not a multiple of the 64-row query tile."""

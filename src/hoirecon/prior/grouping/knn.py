@@ -30,11 +30,11 @@ import torch
 from torch import Tensor
 
 from hoirecon.io.atomic import atomic_path
-from hoirecon.prior.distances import paired_ray_distance
-from hoirecon.prior.search import (
+from hoirecon.prior.grouping.distances import paired_ray_distance
+from hoirecon.prior.grouping.search import (
     Exclusion,
-    gathered_distances,
     exact_knn,
+    gathered_distances,
     nndescent_knn,
     padded_topk,
     pynndescent_knn,

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from hoirecon.prior.grouping import (
+from hoirecon.prior.grouping.knn import (
     Grouping,
     GroupingConfig,
     group_images,
     neighbour_weights,
     recall_at_k,
 )
-from hoirecon.prior.search import exact_knn, nndescent_knn
+from hoirecon.prior.grouping.search import exact_knn, nndescent_knn
 from hoirecon.prior.synthetic import synthetic_interactions
-from tests.prior.test_distances import naive_distance, random_x25d
+from tests.prior.grouping.test_distances import naive_distance, random_x25d
 
 
 def brute_force(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:

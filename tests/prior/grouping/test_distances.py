@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hoirecon.prior.distances import (
+from hoirecon.prior.grouping.distances import (
     RaySet,
     paired_ray_distance,
     paired_ray_distances,
     pairwise_ray_distance,
 )
-from hoirecon.prior.search import gathered_distances, torch_gathered_distances, unit_flat
+from hoirecon.prior.grouping.search import gathered_distances, torch_gathered_distances, unit_flat
 from hoirecon.prior.synthetic import synthetic_interactions
 
 

@@ -1,9 +1,9 @@
 """Exact KNN grouping of image sets larger than memory, block by block from a ``.npy`` file.
 
-:func:`group_images_chunked` gives the same :class:`~hoirecon.prior.grouping.Grouping` as
+:func:`group_images_chunked` gives the same :class:`~hoirecon.prior.grouping.knn.Grouping` as
 ``group_images(x25d, GroupingConfig(method="exact"))``, equal to the bit, while holding only two
 blocks of rows of ``x25d (N, K + 1, 3)`` in memory. No KNN library searches under the ray distance
-from disk; this reuses the tiles of :func:`~hoirecon.prior.search.exact_knn`:
+from disk; this reuses the tiles of :func:`~hoirecon.prior.grouping.search.exact_knn`:
 
 * Query rows are taken a block at a time; the candidates stream past in blocks, and each query
   row keeps a running top-k merged tile by tile as ``exact_knn`` does. Blocks are whole tiles
@@ -41,15 +41,15 @@ import torch
 from torch import Tensor
 
 from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
-from hoirecon.prior.distances import RaySet, pairwise_ray_distance
-from hoirecon.prior.grouping import (
+from hoirecon.prior.grouping.distances import RaySet, pairwise_ray_distance
+from hoirecon.prior.grouping.knn import (
     Grouping,
     GroupingConfig,
     _stats,
     exact_cut_distances,
     neighbour_weights,
 )
-from hoirecon.prior.search import BASE_TILE, QUERY_TILE, Exclusion, padded_topk
+from hoirecon.prior.grouping.search import BASE_TILE, QUERY_TILE, Exclusion, padded_topk
 
 log = logging.getLogger(__name__)
 

@@ -1,19 +1,16 @@
-"""The prior on dataset samples: inputs from samples, per-category training, and fitting adapters.
+"""Training inputs of the prior from dataset samples: observations, X2.5D vectors, groups.
 
 An image's own 2.5D vector comes from its 2D keypoints and its camera pose in the human frame
 (``pixels_to_rays``), as in the paper; for synthetic data that camera pose is the stored one, for
 real data the readers derive it from the body fit. The conditioning input is the 2D layout:
 ``observations (K, 3)`` = pixel coordinates and confidences (the encoder normalises them), and
-for image encoders the backbone feature of the image's crop (``features``), computed here from
-the sample's image file.
+for image encoders the backbone feature of the image's crop (``hoirecon.prior.fitting_prior``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -22,10 +19,8 @@ from torch import Tensor
 from hoirecon.data.sample import Sample
 from hoirecon.geometry import pixels_to_rays, to_x25d
 from hoirecon.objects import ObjectTemplate
-from hoirecon.prior.features import image_features
 from hoirecon.prior.grouping import Grouping, neighbour_weights
 from hoirecon.prior.layout import KeypointLayout
-from hoirecon.prior.prior import Prior
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +41,6 @@ def observed_x25d(samples: Sequence[Sample], cam_rotation: np.ndarray | None = N
     rays = pixels_to_rays(f(np.stack([s.keypoints_2d for s in samples])), f(np.stack([s.focal for s in samples])),
                           f(np.stack([s.principal_point for s in samples])), f(rot))
     return to_x25d(rays, f(center)).float()
-
-
-def features_for(prior: Prior, samples: Sequence[Sample], cache: Path | None = None) -> Tensor | None:
-    """Backbone features (B, F) of the samples' images when the prior's encoder needs them, else None.
-
-    Raises ``ValueError`` (e.g. the backbone's package missing, an image unreadable) otherwise.
-    """
-    if prior.backbone is None:
-        return None
-    return image_features(samples, prior.backbone, cache, prior.encoder_config.weights)
 
 
 def true_x3d(samples: Sequence[Sample]) -> Tensor:
@@ -106,57 +91,3 @@ def virtual_views(samples: Sequence[Sample], views: int, seed: int = 0) -> Tenso
     centers = direction * dist[:, None, None]
     rays = torch.nn.functional.normalize(x3d[:, None] - centers[:, :, None], dim=-1)
     return torch.cat([rays, centers[:, :, None]], dim=2).float()
-
-
-@dataclass
-class FittingPrior:
-    """Adapter giving the fitting code what it needs from a prior for a batch of samples."""
-
-    prior: Prior
-    _last: tuple[tuple[str, ...], Tensor | None] | None = field(default=None, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        # the fit differentiates densities with respect to X2.5D only, never the flow's weights
-        self.prior.eval().requires_grad_(False)
-
-    def _features(self, samples: Sequence[Sample]) -> Tensor | None:
-        """Backbone features (B, F) of a batch, reused by the calls that follow for the same batch."""
-        key = tuple(s.image_id for s in samples)
-        if self._last is None or self._last[0] != key:
-            self._last = (key, features_for(self.prior, samples))
-        return self._last[1]
-
-    def log_prob_fn(self, samples: Sequence[Sample]) -> Callable[[Tensor], Tensor]:
-        """A differentiable X2.5D (B, M, K+1, 3) -> log p (B, M) for these images.
-
-        The condition features are computed once per batch: the observations (and the image)
-        do not change during the fit.
-        """
-        with torch.no_grad():
-            condition = self.prior.condition(observations(samples), None, self._features(samples)).unsqueeze(1)
-        return lambda x25d: self.prior.flow.log_prob(x25d.float().flatten(-2), condition)
-
-    def sample_cameras(self, samples: Sequence[Sample], m: int, seed: int = 0) -> Tensor:
-        """Initial virtual camera centres (B, M, 3): the camera part of M prior samples per image."""
-        gen = torch.Generator().manual_seed(seed)
-        return self.prior.sample(observations(samples), m, generator=gen,
-                                 features=self._features(samples))[:, :, -1]
-
-
-def sample_for(prior: Prior, sample: Sample, n: int, seed: int = 0) -> Tensor:
-    """n X2.5D samples (n, K+1, 3) for one dataset sample (unit rays, then the camera centre)."""
-    return prior.sample(observations([sample]), n, generator=torch.Generator().manual_seed(seed),
-                        features=features_for(prior, [sample]))[0]
-
-
-def log_prob_for(prior: Prior, sample: Sample, x25d: Tensor) -> Tensor:
-    """log p of X2.5D vectors (n, K+1, 3) given one dataset sample -> (n,)."""
-    return prior.log_prob(observations([sample]), x25d[None].float(),
-                          features=features_for(prior, [sample]))[0]
-
-
-def load_fitting_prior(path: str | Path) -> FittingPrior:
-    """Load a prior file for the fitting code."""
-    from hoirecon.prior.prior import load_prior
-
-    return FittingPrior(load_prior(path))

@@ -1,7 +1,7 @@
 """Nearest-neighbour search under the ray distance of eq. (11): exact and approximate.
 
 * :func:`exact_knn` scans all pairs in chunks with the batched kernel of
-  :mod:`hoirecon.prior.distances` (``O(N^2 K)``; ~1 min for 10k images on 2 cores).
+  :mod:`hoirecon.prior.grouping.distances` (``O(N^2 K)``; ~1 min for 10k images on 2 cores).
 * :func:`nndescent_knn` is NN-descent (Dong et al., 2011) written for this distance: start from
   random neighbours, then repeatedly score the neighbours of each image's neighbours (forward
   and reverse, through at least one edge that changed in the last round) and keep the best
@@ -27,7 +27,7 @@ import torch
 from scipy.spatial import cKDTree
 from torch import Tensor
 
-from hoirecon.prior.distances import (
+from hoirecon.prior.grouping.distances import (
     PARALLEL_EPS,
     RaySet,
     paired_ray_distance,
@@ -137,7 +137,7 @@ def gathered_distances(flat: np.ndarray, x: Tensor, rows: Tensor, candidates: Te
     ``x`` and ``flat`` come from :func:`unit_flat`.
     """
     try:
-        from hoirecon.prior._numba import gathered_distances as numba_distances
+        from hoirecon.prior.grouping._numba import gathered_distances as numba_distances
     except ImportError:
         return torch_gathered_distances(x, rows, candidates)
     return torch.from_numpy(numba_distances(flat, rows.numpy(), candidates.numpy(), PARALLEL_EPS**2))
@@ -281,7 +281,7 @@ def pynndescent_knn(x25d: Tensor, k: int, exclusion: Exclusion | None = None,
     try:
         import pynndescent
 
-        from hoirecon.prior._numba import pynndescent_metric
+        from hoirecon.prior.grouping._numba import pynndescent_metric
     except ImportError as error:
         raise ImportError("method 'pynndescent' needs the pynndescent package") from error
     exclusion = exclusion or Exclusion()
