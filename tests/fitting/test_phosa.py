@@ -16,7 +16,8 @@ from hoirecon.fitting.phosa import (PhosaConfig, PhosaTerms, PhosaWeights, attac
                                     part_pull)
 from hoirecon.fitting.phosa_depth import (ImageMasks, find_ordinal_pixels, interpolate_depth,
                                           ordinal_depth_loss, reduce_masks, stack_pixels)
-from hoirecon.fitting.pipeline import FitContext, build_batch, fit_dataset
+from hoirecon.fitting.context import FitContext
+from hoirecon.fitting.pipeline import build_batch, fit_dataset
 from hoirecon.fitting.posing import pose_body
 from hoirecon.io.fits import load_fits
 from hoirecon.fitting.state import FitState

@@ -13,7 +13,8 @@ from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.fitting import pipeline
 from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.optimize import get_preset, optimise
-from hoirecon.fitting.pipeline import FitContext, build_batch, fit_dataset
+from hoirecon.fitting.context import FitContext
+from hoirecon.fitting.pipeline import build_batch, fit_dataset
 from hoirecon.io.fits import load_fits
 from hoirecon.fitting.state import FitState
 from hoirecon.objects import get_category_template

@@ -23,7 +23,6 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,19 +31,25 @@ from torch import Tensor
 from hoirecon.body import BodyModel
 from hoirecon.data.sample import Sample
 from hoirecon.fitting.body_parts import body_part_vertices
+from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import InitBatch
 from hoirecon.fitting.losses import Evaluated
 from hoirecon.fitting.occlusion import posed_vertices
-from hoirecon.io.masks import load_mask
 from hoirecon.fitting.optimize import FitConfig
-from hoirecon.fitting.phosa_depth import (DepthPixels, ImageMasks, empty_pixels, find_ordinal_pixels,
-                                          interpolate_depth, ordinal_depth_loss, reduce_masks, stack_pixels)
+from hoirecon.fitting.phosa_depth import (
+    DepthPixels,
+    ImageMasks,
+    empty_pixels,
+    find_ordinal_pixels,
+    interpolate_depth,
+    ordinal_depth_loss,
+    reduce_masks,
+    stack_pixels,
+)
 from hoirecon.fitting.posing import pose_body
 from hoirecon.fitting.state import FitBatch, FitState
+from hoirecon.io.masks import load_mask
 from hoirecon.objects import ObjectTemplate
-
-if TYPE_CHECKING:
-    from hoirecon.fitting.pipeline import FitContext
 
 log = logging.getLogger(__name__)
 Box = np.ndarray

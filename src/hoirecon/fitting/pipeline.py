@@ -18,10 +18,11 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from hoirecon.body import BodyModel, load_body_model
+from hoirecon.body import load_body_model
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.data.templates import dataset_template
 from hoirecon.fitting.batching import check_sample, observation_tensors, padded_ids
+from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import InitBatch, init_batch
 from hoirecon.fitting.occlusion import (
     compute_occlusion_maps,
@@ -37,29 +38,12 @@ from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz
 from hoirecon.io.fits import FitResults, save_fits, write_fit_info
 from hoirecon.io.masks import load_mask
-from hoirecon.io.occlusion_files import OcclusionMaps, load_occlusion_maps
-from hoirecon.objects import ObjectTemplate
+from hoirecon.io.occlusion_files import load_occlusion_maps
 from hoirecon.prior.fitting_prior import load_fitting_prior
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 """Callback (images done, images total)."""
-
-
-@dataclass
-class FitContext:
-    """What every batch of a category shares."""
-
-    category: str
-    template: ObjectTemplate
-    body: BodyModel
-    config: FitConfig
-    prior: object | None = None
-    """A loaded prior (``hoirecon.prior.load_prior``) or None."""
-    occlusion: OcclusionMaps | None = None
-    """Mean occlusion maps of the category, needed by the contact term."""
-    extra_terms: Callable | None = None
-    """Extra loss terms (the PHOSA baseline) built per batch: (ctx, samples, init) -> callable."""
 
 
 @dataclass

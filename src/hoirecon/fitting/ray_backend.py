@@ -32,10 +32,19 @@ import numpy as np
 import torch
 
 from hoirecon.data import Sample
+from hoirecon.fitting.context import FitContext
+from hoirecon.fitting.pipeline import (
+    FitRun,
+    Progress,
+    SplitBatch,
+    SplitPlan,
+    fit_samples,
+    init_notes,
+    merge_split,
+    plan_split,
+)
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz
-from hoirecon.fitting.pipeline import (FitContext, FitRun, Progress, SplitBatch, SplitPlan, fit_samples, init_notes,
-                                       merge_split, plan_split)
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'hoirecon[ray]'"

@@ -11,6 +11,9 @@ from hoirecon.prior.grouping.distances import (
     paired_ray_distances,
     pairwise_ray_distance,
 )
+from hoirecon.prior.grouping._numba import gathered_distances as numba_gathered_distances
+from hoirecon.prior.grouping._numba import pynndescent_metric
+from hoirecon.prior.grouping.distances import PARALLEL_EPS
 from hoirecon.prior.grouping.search import gathered_distances, torch_gathered_distances, unit_flat
 from hoirecon.prior.synthetic import synthetic_interactions
 
@@ -85,5 +88,14 @@ def test_gathered_kernels_agree_with_pairwise() -> None:
     cand[0, 0] = -1
     expected = pairwise_ray_distance(RaySet(unit.double()), RaySet(unit.double()))
     expected = expected.gather(1, cand.clamp_min(0)).float().masked_fill(cand < 0, float("inf"))
-    for actual in (gathered_distances(flat, unit, rows, cand), torch_gathered_distances(unit, rows, cand)):
+    numba = torch.from_numpy(numba_gathered_distances(flat, rows.numpy(), cand.numpy(), PARALLEL_EPS**2))
+    for actual in (numba, gathered_distances(flat, unit, rows, cand), torch_gathered_distances(unit, rows, cand)):
         torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_pynndescent_metric_is_the_pairwise_ray_distance() -> None:
+    x = random_x25d(12)
+    unit, flat = unit_flat(x)
+    expected = pairwise_ray_distance(RaySet(unit.double()), RaySet(unit.double()))
+    actual = torch.tensor([[pynndescent_metric(flat[i], flat[j]) for j in range(12)] for i in range(12)])
+    torch.testing.assert_close(actual, expected.float(), atol=1e-5, rtol=1e-5)
