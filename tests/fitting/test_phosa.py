@@ -9,18 +9,34 @@ from hoirecon.body import load_body_model
 from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.fitting.body_parts import body_part_vertices
+from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.optimize import get_preset
-from hoirecon.fitting.phosa import (PhosaConfig, PhosaTerms, PhosaWeights, attach_phosa, boxes_overlap,
-                                    centroid_pull, interaction_flags, mask_box, object_points, part_points,
-                                    part_pull)
-from hoirecon.fitting.phosa_depth import (ImageMasks, find_ordinal_pixels, interpolate_depth,
-                                          ordinal_depth_loss, reduce_masks, stack_pixels)
-from hoirecon.fitting.context import FitContext
+from hoirecon.fitting.phosa import (
+    PhosaConfig,
+    PhosaTerms,
+    PhosaWeights,
+    attach_phosa,
+    boxes_overlap,
+    centroid_pull,
+    interaction_flags,
+    mask_box,
+    object_points,
+    part_points,
+    part_pull,
+)
+from hoirecon.fitting.phosa_depth import (
+    ImageMasks,
+    find_ordinal_pixels,
+    interpolate_depth,
+    ordinal_depth_loss,
+    reduce_masks,
+    stack_pixels,
+)
 from hoirecon.fitting.pipeline import build_batch, fit_dataset
 from hoirecon.fitting.posing import pose_body
-from hoirecon.io.fits import load_fits
 from hoirecon.fitting.state import FitState
+from hoirecon.io.fits import load_fits
 from hoirecon.objects import get_category_template
 
 CATEGORY = "baseball_bat"

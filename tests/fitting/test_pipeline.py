@@ -11,12 +11,12 @@ from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.estimators import EstimatorNoise
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.fitting import pipeline
+from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.optimize import get_preset, optimise
-from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.pipeline import build_batch, fit_dataset
-from hoirecon.io.fits import load_fits
 from hoirecon.fitting.state import FitState
+from hoirecon.io.fits import load_fits
 from hoirecon.objects import get_category_template
 
 CLEAN = EstimatorNoise(keypoint_px=0.0, body_pose_rad=0.0, body_shape=0.0, orient_deg=0.0, depth_rel=0.0,

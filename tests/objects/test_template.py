@@ -21,17 +21,17 @@ def _box_template(**overrides) -> ObjectTemplate:
     """A 0.4 x 0.2 x 0.1 box with its 8 corners as 2 keypoints (the +x and -x faces)."""
     mesh = trimesh.creation.box(extents=[0.4, 0.2, 0.1])
     verts = np.asarray(mesh.vertices)
-    fields = dict(
-        name="box",
-        vertices=verts,
-        faces=np.asarray(mesh.faces),
-        keypoint_vertex_ids=(np.flatnonzero(verts[:, 0] > 0), np.flatnonzero(verts[:, 0] < 0)),
-        keypoint_names=("plus_x", "minus_x"),
-        symmetries=((np.eye(3), np.zeros(3)), half_turn(np.array([0.0, 0.0, 1.0]))),
-        keypoint_permutations=np.array([[0, 1], [1, 0]]),
-        parts={"top": np.flatnonzero(verts[:, 1] > 0)},
-        interaction_pairs=(("right_hand", "top"),),
-    )
+    fields = {
+        "name": "box",
+        "vertices": verts,
+        "faces": np.asarray(mesh.faces),
+        "keypoint_vertex_ids": (np.flatnonzero(verts[:, 0] > 0), np.flatnonzero(verts[:, 0] < 0)),
+        "keypoint_names": ("plus_x", "minus_x"),
+        "symmetries": ((np.eye(3), np.zeros(3)), half_turn(np.array([0.0, 0.0, 1.0]))),
+        "keypoint_permutations": np.array([[0, 1], [1, 0]]),
+        "parts": {"top": np.flatnonzero(verts[:, 1] > 0)},
+        "interaction_pairs": (("right_hand", "top"),),
+    }
     fields.update(overrides)
     return ObjectTemplate(**fields)
 

@@ -5,8 +5,7 @@ import logging
 import numpy as np
 import trimesh
 
-from hoirecon.render import Camera, SceneMesh, embree_available, render_scene
-from hoirecon.render import raycast
+from hoirecon.render import Camera, SceneMesh, embree_available, raycast, render_scene
 from hoirecon.render.mesh import combine_meshes
 
 K = np.array([[60.0, 0.0, 15.5], [0.0, 60.0, 11.5], [0.0, 0.0, 1.0]])

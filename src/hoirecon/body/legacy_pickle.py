@@ -94,7 +94,7 @@ _EVALUATORS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stand_in_class(module: str, name: str) -> type:
     """A distinct stand-in subclass per chumpy class, named like it."""
     return type(name, (ChumpyStandIn,), {"chumpy_class": name, "__module__": module})

@@ -47,7 +47,7 @@ class DemoConfig:
     workers: int = 2
     """Processes for data synthesis."""
 
-    def quick(self) -> "DemoConfig":
+    def quick(self) -> DemoConfig:
         """A smaller run for a first look (about 2 minutes on 2 cores)."""
         return replace(self, train=72, test=8, image_size=128, prior_epochs=10, prior_width=128,
                        object_steps=100, joint_steps=60, eval_samples=4000)

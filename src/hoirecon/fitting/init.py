@@ -11,9 +11,9 @@ point ``p_h`` is ``R_go p_h + pelvis_cam`` in the camera.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation

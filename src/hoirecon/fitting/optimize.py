@@ -11,7 +11,13 @@ import torch
 from torch import Tensor
 
 from hoirecon.body import BodyModel
-from hoirecon.fitting.losses import Evaluated, prior_nll, reprojection, symmetric_keypoint_reprojection, weighted_chamfer
+from hoirecon.fitting.losses import (
+    Evaluated,
+    prior_nll,
+    reprojection,
+    symmetric_keypoint_reprojection,
+    weighted_chamfer,
+)
 from hoirecon.fitting.posing import pose_body
 from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.objects import ObjectTemplate

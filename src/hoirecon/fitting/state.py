@@ -55,7 +55,7 @@ class FitBatch:
         """Number of images B."""
         return self.keypoints.shape[0]
 
-    def select(self, index: Tensor) -> "FitBatch":
+    def select(self, index: Tensor) -> FitBatch:
         """The sub-batch of the given image indices."""
         return FitBatch(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 

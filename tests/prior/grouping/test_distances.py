@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
+from hoirecon.prior.grouping._numba import gathered_distances as numba_gathered_distances
+from hoirecon.prior.grouping._numba import pynndescent_metric
 from hoirecon.prior.grouping.distances import (
+    PARALLEL_EPS,
     RaySet,
     paired_ray_distance,
     paired_ray_distances,
     pairwise_ray_distance,
 )
-from hoirecon.prior.grouping._numba import gathered_distances as numba_gathered_distances
-from hoirecon.prior.grouping._numba import pynndescent_metric
-from hoirecon.prior.grouping.distances import PARALLEL_EPS
 from hoirecon.prior.grouping.search import gathered_distances, torch_gathered_distances, unit_flat
 from hoirecon.prior.synthetic import synthetic_interactions
 
