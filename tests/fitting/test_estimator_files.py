@@ -1,16 +1,23 @@
-"""Readers for estimator output files: HMR-style SMPL parameters and COCO keypoint JSON."""
+"""Placing a body estimate from an estimator's file in the image's camera."""
 
-import json
-import pickle
-from pathlib import Path
+from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
+import torch
 
 from hoirecon.body import load_body_model
-from hoirecon.fitting.estimator_files import read_body_estimate, read_coco_keypoints
-from hoirecon.fitting.init import BodyInit, rest_pelvis
+from hoirecon.data.readers.body_estimates import BodyEstimate
+from hoirecon.data.readers.person_keypoints import PersonKeypoints
+from hoirecon.fitting.body_init import BodyInit, rest_pelvis
+from hoirecon.fitting.estimator_files import pelvis_from_keypoints, to_body_init, transl_from_weak_camera
+
+K = np.array([[1000.0, 0.0, 320.0], [0.0, 1000.0, 240.0], [0.0, 0.0, 1.0]])
+COCO_FROM_SMPL = {5: 16, 6: 17, 7: 18, 8: 19, 9: 20, 10: 21, 11: 1, 12: 2, 13: 4, 14: 5, 15: 7, 16: 8}
+"""COCO keypoint -> SMPL joint (shoulders, elbows, wrists, hips, knees, ankles)."""
+BODY25_FROM_COCO = {0: 0, 16: 1, 15: 2, 18: 3, 17: 4, 5: 5, 2: 6, 6: 7, 3: 8, 7: 9, 4: 10, 12: 11, 9: 12,
+                    13: 13, 10: 14, 14: 15, 11: 16}
+"""BODY_25 index -> COCO index of the same joint."""
 
 
 @pytest.fixture(scope="module")
@@ -18,95 +25,99 @@ def body():
     return load_body_model()
 
 
-def _hmr_params(rng, persons: int | None = None):
-    shape = () if persons is None else (persons,)
-    return {"betas": rng.normal(0, 1, shape + (10,)), "body_pose": rng.normal(0, 0.2, shape + (69,)),
-            "global_orient": rng.normal(0, 1, shape + (3,)), "transl": rng.normal(0, 1, shape + (3,))}
+def _estimate(rng: np.random.Generator, **camera: np.ndarray | None) -> BodyEstimate:
+    return BodyEstimate(betas=rng.normal(0, 0.5, 10), body_pose=rng.normal(0, 0.15, 63),
+                        global_orient=np.array([np.pi, 0.0, 0.0]) + rng.normal(0, 0.1, 3), **camera)
 
 
-def test_reads_npz_and_pkl_body_estimates(tmp_path: Path, body) -> None:
-    rng = np.random.default_rng(0)
-    params = _hmr_params(rng)
-    np.savez(tmp_path / "a.npz", **params)
-    init = read_body_estimate(tmp_path / "a.npz", body)
+def _joints_cam(body, est: BodyEstimate, transl: np.ndarray) -> np.ndarray:
+    """The body model's 22 body joints (22, 3) in the camera, by its own forward pass."""
+    as_t = lambda a: torch.as_tensor(np.asarray(a)[None], dtype=torch.float32)  # noqa: E731
+    with torch.no_grad():
+        out = body(betas=as_t(est.betas), body_pose=as_t(est.body_pose),
+                   global_orient=as_t(est.global_orient), transl=as_t(transl))
+    return out.joints[0, :22].double().numpy()
+
+
+def _project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
+    uvw = points @ K.T
+    return uvw[:, :2] / uvw[:, 2:]
+
+
+def test_a_translation_in_the_image_camera_is_kept(body) -> None:
+    est = _estimate(np.random.default_rng(0), transl=np.array([0.1, -0.2, 3.0]))
+    init = to_body_init(est, body)
     assert isinstance(init, BodyInit)
-    np.testing.assert_allclose(init.body_pose, params["body_pose"][:63])
-    np.testing.assert_allclose(init.pelvis_cam, params["transl"] + rest_pelvis(body, params["betas"]))
-    pose = np.concatenate([params["global_orient"], params["body_pose"]])
-    with open(tmp_path / "b.pkl", "wb") as fh:
-        pickle.dump({"pose": pose, "betas": params["betas"], "cam_t": params["transl"]}, fh)
-    from_pkl = read_body_estimate(tmp_path / "b.pkl", body)
-    np.testing.assert_allclose(from_pkl.global_orient, init.global_orient)
-    np.testing.assert_allclose(from_pkl.body_pose, init.body_pose)
+    np.testing.assert_array_equal(init.transl, [0.1, -0.2, 3.0])
+    np.testing.assert_allclose(init.pelvis_cam, init.transl + rest_pelvis(body, est.betas))
+    np.testing.assert_array_equal(init.body_pose, est.body_pose)
 
 
-def test_reads_rotation_matrices_nested_dicts_and_a_person_axis(tmp_path: Path, body) -> None:
-    rng = np.random.default_rng(1)
-    params = _hmr_params(rng, persons=2)
-    mats = Rotation.from_rotvec(params["body_pose"][1, :63].reshape(21, 3)).as_matrix()
-    orient = Rotation.from_rotvec(params["global_orient"][1]).as_matrix()[None]
-    with open(tmp_path / "hmr2.pkl", "wb") as fh:
-        pickle.dump({"pred_smpl_params": {"betas": params["betas"][1], "body_pose": mats, "global_orient": orient},
-                     "pred_cam_t": params["transl"][1]}, fh)
-    init = read_body_estimate(tmp_path / "hmr2.pkl", body)
-    np.testing.assert_allclose(init.body_pose, params["body_pose"][1, :63], atol=1e-9)
-    np.testing.assert_allclose(init.global_orient, params["global_orient"][1], atol=1e-9)
-    np.savez(tmp_path / "two.npz", **params)
-    second = read_body_estimate(tmp_path / "two.npz", body, index=1)
-    np.testing.assert_allclose(second.transl, params["transl"][1])
+def test_a_translation_from_a_virtual_camera_keeps_the_pelvis_pixel(body) -> None:
+    est = _estimate(np.random.default_rng(1), transl=np.array([0.3, 0.1, 40.0]),
+                    transl_camera=np.array([12500.0, 12500.0, 330.0, 230.0]))
+    init = to_body_init(est, body, K=K)
+    tool_K = np.array([[12500.0, 0, 330.0], [0, 12500.0, 230.0], [0, 0, 1]])
+    old_pelvis = est.transl + rest_pelvis(body, est.betas)
+    np.testing.assert_allclose(_project(init.pelvis_cam[None], K), _project(old_pelvis[None], tool_K), atol=1e-9)
+    assert init.pelvis_cam[2] == pytest.approx(old_pelvis[2] * 1000 / 12500)
 
 
-def test_malformed_body_files_name_the_file_and_key(tmp_path: Path, body) -> None:
-    rng = np.random.default_rng(2)
-    params = _hmr_params(rng)
-    np.savez(tmp_path / "nokey.npz", **{k: v for k, v in params.items() if k != "transl"})
-    with pytest.raises(ValueError, match=r"nokey\.npz.*transl"):
-        read_body_estimate(tmp_path / "nokey.npz", body)
-    np.savez(tmp_path / "shape.npz", **dict(params, body_pose=np.zeros(50)))
-    with pytest.raises(ValueError, match=r"shape\.npz.*body_pose"):
-        read_body_estimate(tmp_path / "shape.npz", body)
-    (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match=r"junk\.npz"):
-        read_body_estimate(tmp_path / "junk.npz", body)
-    with pytest.raises(ValueError, match=r"\.txt"):
-        read_body_estimate(tmp_path / "x.txt", body)
-    np.savez(tmp_path / "nan.npz", **dict(params, transl=np.array([0.0, np.nan, 1.0])))
-    with pytest.raises(ValueError, match="transl"):
-        read_body_estimate(tmp_path / "nan.npz", body)
+def test_weak_camera_uses_the_standard_hmr_conversion() -> None:
+    transl = transl_from_weak_camera(np.array([0.5, 0.1, -0.2]), np.array([300.0, 200.0, 400.0]), K, None)
+    np.testing.assert_allclose(transl, [-0.1, -0.6, 10.0])  # tz = 2 f / (s size); tx + (cx - px) tz / f
+    point = np.array([0.05, -0.02, 0.0])  # a model point: its weak and perspective pixels agree
+    weak_u = 300 + 400 / 2 * 0.5 * (point[0] + 0.1)
+    np.testing.assert_allclose(_project((point + transl)[None], K)[0, 0], weak_u)
+    whole = transl_from_weak_camera(np.array([0.5, 0.1, -0.2]), None, K, (640, 480))
+    np.testing.assert_allclose(whole, [0.1, -0.2, 2000 / 320])
+    with pytest.raises(ValueError, match="image_size"):
+        transl_from_weak_camera(np.array([0.5, 0.1, -0.2]), None, K, None)
 
 
-def _coco(rng, score):
-    kp = np.c_[rng.uniform(0, 100, (17, 2)), rng.uniform(0.5, 1, 17)]
-    return {"image_id": 3, "category_id": 1, "keypoints": kp.ravel().tolist(), "score": score, "bbox": [0, 0, 9, 9]}
+def test_weak_camera_estimates_are_placed_with_it(body) -> None:
+    est = _estimate(np.random.default_rng(2), weak_camera=np.array([0.5, 0.1, -0.2]),
+                    crop=np.array([300.0, 200.0, 400.0]))
+    np.testing.assert_allclose(to_body_init(est, body, K=K).transl, [-0.1, -0.6, 10.0])
 
 
-def test_reads_coco_keypoints_picking_the_best_person(tmp_path: Path) -> None:
+def test_keypoints_recover_the_translation_by_least_squares(body) -> None:
     rng = np.random.default_rng(3)
-    people = [_coco(rng, 0.4), _coco(rng, 0.9), dict(_coco(rng, 0.99), image_id=4)]
-    (tmp_path / "res.json").write_text(json.dumps(people))
-    kp = read_coco_keypoints(tmp_path / "res.json", image_id=3)
-    np.testing.assert_allclose(kp.ravel(), people[1]["keypoints"])
-    assert read_coco_keypoints(tmp_path / "res.json")[0, 0] == people[2]["keypoints"][0]
-    mm = {"meta_info": {}, "instance_info": [{"frame_id": 0, "instances": [
-        {"keypoints": np.asarray(people[0]["keypoints"]).reshape(17, 3)[:, :2].tolist(),
-         "keypoint_scores": [0.8] * 17, "bbox_score": 0.7}]}]}
-    (tmp_path / "mm.json").write_text(json.dumps(mm))
-    kp = read_coco_keypoints(tmp_path / "mm.json")
-    assert kp.shape == (17, 3) and np.all(kp[:, 2] == 0.8)
+    est, truth = _estimate(rng), np.array([0.2, -0.1, 4.0])
+    pixels = _project(_joints_cam(body, est, truth), K)
+    coco = np.zeros((17, 3))
+    for c, s in COCO_FROM_SMPL.items():
+        coco[c] = [*pixels[s], 0.9]
+    np.testing.assert_allclose(to_body_init(est, body, K=K, keypoints=coco).transl, truth, atol=1e-4)
+    body25 = np.zeros((25, 3))
+    for b25, c in BODY25_FROM_COCO.items():
+        body25[b25] = coco[c]
+    person = PersonKeypoints(body25, "body25", np.zeros(4), 0.9)
+    np.testing.assert_allclose(to_body_init(est, body, K=K, keypoints=person).transl, truth, atol=1e-4)
 
 
-def test_malformed_coco_files_name_the_file_and_key(tmp_path: Path) -> None:
-    (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(ValueError, match=r"bad\.json"):
-        read_coco_keypoints(tmp_path / "bad.json")
-    (tmp_path / "nokp.json").write_text(json.dumps([{"score": 1.0}]))
-    with pytest.raises(ValueError, match=r"nokp\.json.*keypoints"):
-        read_coco_keypoints(tmp_path / "nokp.json")
-    (tmp_path / "short.json").write_text(json.dumps([{"keypoints": [1, 2, 3] * 5}]))
-    with pytest.raises(ValueError, match=r"short\.json.*keypoints"):
-        read_coco_keypoints(tmp_path / "short.json")
-    (tmp_path / "empty.json").write_text("[]")
-    with pytest.raises(ValueError, match=r"empty\.json.*no person"):
-        read_coco_keypoints(tmp_path / "empty.json")
-    with pytest.raises(ValueError, match="missing.json"):
-        read_coco_keypoints(tmp_path / "missing.json")
+def test_pelvis_from_keypoints_weights_by_confidence() -> None:
+    rng = np.random.default_rng(4)
+    joints, pelvis = rng.normal(0, 0.4, (12, 3)), np.array([-0.3, 0.2, 5.0])
+    pixels = _project(joints + pelvis, K)
+    conf = np.ones(12)
+    pixels[0] += 200.0  # a wrong detection with zero confidence is ignored
+    conf[0] = 0.0
+    np.testing.assert_allclose(pelvis_from_keypoints(joints, pixels, conf, K), pelvis, atol=1e-9)
+    with pytest.raises(ValueError, match="at least 2"):
+        pelvis_from_keypoints(joints, pixels, np.eye(12)[1], K)
+    behind = pelvis * [1, 1, -1]  # a body behind the camera also projects, but is refused
+    with pytest.raises(ValueError, match="behind the camera"):
+        pelvis_from_keypoints(joints, _project(joints + behind, K), conf, K)
+
+
+def test_missing_inputs_are_reported(body) -> None:
+    est = _estimate(np.random.default_rng(5))
+    with pytest.raises(ValueError, match="K"):
+        to_body_init(est, body)
+    with pytest.raises(ValueError, match="keypoints are needed"):
+        to_body_init(est, body, K=K)
+    with pytest.raises(ValueError, match="COCO-17"):
+        to_body_init(est, body, K=K, keypoints=np.zeros((25, 3)))
+    with pytest.raises(ValueError, match="K"):
+        to_body_init(_estimate(np.random.default_rng(6), weak_camera=np.array([0.5, 0, 0])), body, K=np.eye(3) * 0)

@@ -1,170 +1,165 @@
-"""Readers for the files body and keypoint estimators write.
+"""A body estimate read from an estimator's file -> the :class:`BodyInit` a fit starts from.
 
-HMR-style SMPL parameters (``.npz`` / ``.pkl``, with the usual key spellings of HMR 2.0, ROMP,
-PARE and friends) become a :class:`~hoirecon.fitting.init.BodyInit`; COCO keypoint JSON (a COCO
-results list, an ``annotations`` dict or an mmpose 1.x prediction file, as ViTPose and mmpose
-write) becomes a ``(17, 3)`` array. Problems raise ``ValueError`` naming the file and key.
+The files are read by :mod:`hoirecon.data.readers.body_estimates` (bodies) and
+:mod:`hoirecon.data.readers.person_keypoints` (2D keypoints); this module only places the
+body in the image's camera (intrinsics K, principal point (px, py)). The translation comes
+from, in order of preference:
+
+1. The file's ``transl``. When it was solved for the estimator's own virtual camera
+   (``transl_camera`` fx', fy', cx', cy'), the pelvis keeps its pixel and its depth scales by
+   f / f' (f = (fx + fy) / 2), which keeps the body's image size.
+2. The weak-perspective camera (s, tx, ty) of a square crop (cx, cy, size), by the standard HMR
+   conversion: tz = 2 f / (s size), then tx + (cx - px) tz / fx and ty + (cy - py) tz / fy. A
+   missing crop is the whole image padded to a square (centre = image centre).
+3. The COCO-17 keypoints: with the posed joints J_j relative to the pelvis and the pelvis p in
+   the camera, each keypoint at normalised (x, y) gives the linear equations
+   p_x - x p_z = x J_z - J_x and p_y - y p_z = y J_z - J_y, solved by confidence-weighted
+   least squares.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
+import torch
 
 from hoirecon.body import BodyModel
-from hoirecon.fitting.init import BodyInit, init_body_from_estimate
+from hoirecon.data.readers.body_estimates import BodyEstimate
+from hoirecon.data.readers.person_keypoints import PersonKeypoints, to_coco17
+from hoirecon.fitting.body_init import BodyInit, init_body_from_estimate, rest_pelvis
+from hoirecon.fitting.smplify import JointPoser, coco_to_smpl
+from hoirecon.geometry import axis_angle_to_rotmat
 
-BODY_FILE_KEYS: dict[str, tuple[str, ...]] = {
-    "betas": ("betas", "shape", "pred_betas"),
-    "body_pose": ("body_pose", "pred_body_pose"),
-    "pose": ("pose", "poses", "thetas", "full_pose"),
-    "global_orient": ("global_orient", "root_orient", "pred_global_orient"),
-    "transl": ("transl", "trans", "cam_t", "pred_cam_t"),
-}
-"""Accepted key spellings of a body estimate file (first match wins)."""
+MIN_KEYPOINTS = 2
+"""Fewest detected joints (2 equations each) that fix the 3 unknowns of the translation."""
 
 
-def _load_mapping(path: Path) -> dict[str, Any]:
-    """The key -> value contents of an ``.npz`` or ``.pkl`` file, one level of nested dicts
-    (e.g. HMR 2.0's ``pred_smpl_params``) merged into the top level."""
-    from hoirecon.body.legacy_pickle import load_legacy_pickle  # numpy-only unpickler
-
-    if path.suffix not in (".npz", ".pkl"):
-        raise ValueError(f"{path}: expected a .npz or .pkl file")
-    try:
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as npz:
-                data: Any = {k: npz[k] for k in npz.files}
-        else:
-            data = load_legacy_pickle(path)
-    except Exception as err:  # noqa: BLE001 - any unreadable file is reported the same way
-        raise ValueError(f"{path}: unreadable ({type(err).__name__}: {err})") from err
-    if isinstance(data, list) and data and isinstance(data[0], dict):
-        data = data[0]
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of parameter names, got {type(data).__name__}")
-    flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    for value in data.values():
-        if isinstance(value, dict):
-            flat.update({k: v for k, v in value.items() if k not in flat})
-    return flat
+def _check_K(K: Any) -> np.ndarray:
+    """Intrinsics (3, 3) with positive focal lengths, else ValueError."""
+    K = np.asarray(K, dtype=np.float64)
+    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise ValueError(f"K: expected finite (3, 3) intrinsics with positive focal lengths, got {K.shape}")
+    return K
 
 
-def _lookup(data: dict[str, Any], name: str) -> Any:
-    """The value of the first accepted spelling of ``name`` in ``data``, or None."""
-    return next((data[k] for k in BODY_FILE_KEYS[name] if k in data), None)
+def _focal(K: np.ndarray) -> float:
+    """Mean focal length of intrinsics (3, 3)."""
+    return float(K[0, 0] + K[1, 1]) / 2
 
 
-def _per_person(value: Any, path: Path, name: str, sizes: tuple[int, ...], index: int) -> np.ndarray:
-    """Flat axis-angle (or shape) vector of person ``index`` (rotation matrices (..., 3, 3)
-    are converted); the person axis is optional when there is one person."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: key {name!r} is not numeric ({err})") from err
-    if arr.ndim >= 2 and arr.shape[-2:] == (3, 3) and arr.size % 9 == 0:
-        mats = arr.reshape(-1, 3, 3)
-        if np.allclose(mats @ mats.transpose(0, 2, 1), np.eye(3), atol=1e-4):
-            arr = Rotation.from_matrix(mats).as_rotvec().reshape(arr.shape[:-2] + (3,))
-    single = arr.ndim == 1 if not sizes else arr.size in sizes
-    if not single:
-        if arr.ndim < 2 or index >= arr.shape[0]:
-            raise ValueError(f"{path}: key {name!r} has shape {arr.shape}; expected "
-                             f"{' or '.join(map(str, sizes)) or 'a vector'} values per person")
-        arr = arr[index]
-    if (sizes and arr.size not in sizes) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"{path}: key {name!r} has a bad value of shape {arr.shape}")
-    return arr.ravel()
+def pelvis_in_camera(pelvis: np.ndarray, source_K: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """A pelvis (3,) placed for the camera ``source_K`` (3, 3) moved to the camera ``K`` (3, 3):
+    same pixel, depth scaled by the focal lengths' ratio (the body keeps its image size)."""
+    if pelvis[2] <= 0:
+        raise ValueError(f"transl: the pelvis is behind the estimator's camera (z = {pelvis[2]:.3g})")
+    pixel = source_K @ (pelvis / pelvis[2])
+    depth = pelvis[2] * _focal(K) / _focal(source_K)
+    return np.linalg.solve(K, pixel) * depth
 
 
-def read_body_estimate(path: str | Path, body_model: BodyModel, index: int = 0) -> BodyInit:
-    """Read SMPL parameters written by an HMR-style estimator (``.npz`` or ``.pkl``).
-
-    Accepted keys (see ``BODY_FILE_KEYS``): ``betas`` (any length; cut or padded to the model's),
-    ``body_pose`` (63/69 axis-angle or (21|23, 3, 3) matrices) or else ``pose`` (72 SMPL / 156
-    SMPL-H / 165 SMPL-X axis-angle: global orientation then body joints), ``global_orient``
-    ((3,) or (1, 3, 3); else taken from ``pose``), and ``transl`` or ``cam_t`` (3,) (HMR 2.0's
-    ``pred_cam_t`` is added to the unposed-translation SMPL output, so it is ``transl``).
-    A leading person axis is allowed; ``index`` picks the person. Problems raise ValueError
-    naming the file and key.
-    """
-    path = Path(path)
-    data = _load_mapping(path)
-    get = lambda name: _lookup(data, name)  # noqa: E731
-    missing = [n for n in ("betas", "transl") if get(n) is None]
-    if get("body_pose") is None and get("pose") is None:
-        missing.append("body_pose or pose")
-    if get("global_orient") is None and get("pose") is None:
-        missing.append("global_orient or pose")
-    if missing:
-        raise ValueError(f"{path}: missing key(s) {missing}; found {sorted(data)}")
-    full = None if get("pose") is None else _per_person(get("pose"), path, "pose", (72, 156, 165), index)
-    body_pose = (full[3:66] if get("body_pose") is None
-                 else _per_person(get("body_pose"), path, "body_pose", (63, 69), index)[:63])
-    orient = (full[:3] if get("global_orient") is None
-              else _per_person(get("global_orient"), path, "global_orient", (3,), index))
-    fields = {"betas": _per_person(get("betas"), path, "betas", (), index), "body_pose": body_pose,
-              "global_orient": orient, "transl": _per_person(get("transl"), path, "transl", (3,), index)}
-    return init_body_from_estimate(_Fields(**fields), body_model)
+def transl_from_weak_camera(weak_camera: np.ndarray, crop: np.ndarray | None, K: np.ndarray,
+                            image_size: tuple[int, int] | None) -> np.ndarray:
+    """The body model's ``transl`` (3,) from a weak-perspective camera (s, tx, ty) (3,) of the
+    square ``crop`` (cx, cy, size) (None: the whole image padded to a square, which needs
+    ``image_size`` (width, height)) in the camera K (3, 3)."""
+    K = _check_K(K)
+    if crop is None:
+        if image_size is None:
+            raise ValueError("image_size: needed for a weak camera of the whole image")
+        width, height = image_size
+        crop = np.array([width / 2, height / 2, max(width, height)], dtype=np.float64)
+    s, tx, ty = np.asarray(weak_camera, dtype=np.float64)
+    cx, cy, size = np.asarray(crop, dtype=np.float64)
+    if s <= 0 or size <= 0:
+        raise ValueError(f"weak_camera: scale and crop size must be positive, got s={s:.3g}, size={size:.3g}")
+    tz = 2 * _focal(K) / (s * size)
+    return np.array([tx + (cx - K[0, 2]) * tz / K[0, 0], ty + (cy - K[1, 2]) * tz / K[1, 1], tz])
 
 
-@dataclass(frozen=True)
-class _Fields:
-    betas: np.ndarray
-    body_pose: np.ndarray
-    global_orient: np.ndarray
-    transl: np.ndarray
+def posed_joints(estimate: BodyEstimate, body_model: BodyModel) -> np.ndarray:
+    """The 22 SMPL body joints (22, 3) of ``estimate`` in camera axes, relative to the pelvis."""
+    poser = JointPoser(body_model)
+    betas = torch.zeros(1, poser.num_betas, dtype=torch.float64)
+    count = min(len(estimate.betas), poser.num_betas)
+    betas[0, :count] = torch.as_tensor(estimate.betas[:count])
+    rotvecs = np.concatenate([estimate.global_orient, estimate.body_pose]).reshape(1, 22, 3)
+    rotmats = axis_angle_to_rotmat(torch.as_tensor(rotvecs, dtype=torch.float64))
+    with torch.no_grad():
+        return poser.pelvis_relative(betas, rotmats)[0].numpy()
 
 
-def _coco_entries(data: Any, path: Path) -> list[dict[str, Any]]:
-    """Person records of a COCO results list, a COCO ``annotations`` dict or an mmpose 1.x
-    ``instance_info`` prediction file (whose ``frame_id`` becomes ``image_id``)."""
-    if isinstance(data, dict) and "annotations" in data:
-        data = data["annotations"]
-    elif isinstance(data, dict) and "instance_info" in data:
-        data = [dict(inst, image_id=frame.get("frame_id")) for frame in data["instance_info"]
-                for inst in frame.get("instances", [])]
-    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-        raise ValueError(f"{path}: expected a list of person records with 'keypoints'")
-    return data
+def pelvis_from_keypoints(joints: np.ndarray, keypoints: np.ndarray, conf: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The pelvis (3,) in the camera that best projects pelvis-relative ``joints`` (J, 3) onto
+    ``keypoints`` (J, 2) pixels, weighted by ``conf`` (J,) (0 = unused); linear least squares
+    (see the module docstring). Raises ValueError with too few joints or a pelvis behind the camera."""
+    K = _check_K(K)
+    used = (np.asarray(conf) > 0) & np.all(np.isfinite(keypoints), axis=1)
+    if used.sum() < MIN_KEYPOINTS:
+        raise ValueError(f"keypoints: {int(used.sum())} detected joints, at least {MIN_KEYPOINTS} needed "
+                         "to place the body")
+    xy = (keypoints[used] - K[:2, 2]) / np.diag(K)[:2]
+    J, w = joints[used], np.sqrt(np.asarray(conf)[used])
+    rows, rhs = [], []
+    for axis in (0, 1):
+        a = np.zeros((len(J), 3))
+        a[:, axis], a[:, 2] = 1.0, -xy[:, axis]
+        rows.append(a * w[:, None])
+        rhs.append((xy[:, axis] * J[:, 2] - J[:, axis]) * w)
+    pelvis, *_ = np.linalg.lstsq(np.concatenate(rows), np.concatenate(rhs), rcond=None)
+    if pelvis[2] <= 0:
+        raise ValueError(f"keypoints: the body would sit behind the camera (z = {pelvis[2]:.3g})")
+    return pelvis
 
 
-def _coco_person(entry: dict[str, Any], path: Path, i: int) -> tuple[np.ndarray, float]:
-    """Keypoints (17, 3) and person score of record ``i``."""
-    try:
-        kp = np.asarray(entry["keypoints"], dtype=np.float64)
-        if kp.size == 34 or kp.shape == (17, 2):
-            kp = np.c_[kp.reshape(17, 2), np.asarray(entry["keypoint_scores"], dtype=np.float64).ravel()]
-        kp = kp.reshape(17, 3)
-    except KeyError as err:
-        raise ValueError(f"{path}: record {i} lacks key {err.args[0]!r}") from err
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: record {i} key 'keypoints' is not 17 x (x, y, score)") from err
-    score = entry.get("score", entry.get("bbox_score", kp[:, 2].mean()))
-    return kp, float(np.mean(score))
-
-
-def read_coco_keypoints(path: str | Path, image_id: Any = None) -> np.ndarray:
-    """The highest-scoring person's COCO-17 keypoints (17, 3) of (x, y, score) from a JSON file
-    written by mmpose/ViTPose (COCO results list ``[{"keypoints": [x, y, s] * 17, "score",
-    "image_id", ...}]``, a dict with ``annotations``, or mmpose 1.x ``instance_info``), among the
-    records of ``image_id`` when given. Problems raise ValueError naming the file and key."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not a readable JSON file ({err})") from err
-    entries = [(i, e) for i, e in enumerate(_coco_entries(data, path))
-               if image_id is None or e.get("image_id") == image_id]
-    if not entries:
-        raise ValueError(f"{path}: no person record" + (f" for image_id {image_id!r}" if image_id is not None else ""))
-    people = [_coco_person(e, path, i) for i, e in entries]
-    keypoints = max(people, key=lambda p: p[1])[0]
-    if not np.all(np.isfinite(keypoints)):
-        raise ValueError(f"{path}: key 'keypoints' holds NaN or infinite values")
+def _coco17(keypoints: PersonKeypoints | np.ndarray) -> np.ndarray:
+    """COCO-17 keypoints (17, 3) of a detection record or an array."""
+    if isinstance(keypoints, PersonKeypoints):
+        return to_coco17(keypoints).keypoints
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    if keypoints.shape != (17, 3):
+        raise ValueError(f"keypoints: expected COCO-17 (17, 3), got {keypoints.shape}")
     return keypoints
+
+
+def _transl(estimate: BodyEstimate, body_model: BodyModel, K: Any, image_size: tuple[int, int] | None,
+            keypoints: PersonKeypoints | np.ndarray | None) -> np.ndarray:
+    """The body model's ``transl`` (3,) in the image's camera (see the module docstring)."""
+    if estimate.transl is not None and estimate.transl_camera is None:
+        return np.asarray(estimate.transl, dtype=np.float64)
+    if K is None:
+        raise ValueError("K: the image's intrinsics are needed to place this body estimate")
+    K = _check_K(K)
+    j0 = rest_pelvis(body_model, estimate.betas)
+    if estimate.transl is not None:
+        fx, fy, cx, cy = estimate.transl_camera
+        source_K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+        return pelvis_in_camera(np.asarray(estimate.transl) + j0, _check_K(source_K), K) - j0
+    if estimate.weak_camera is not None:
+        return transl_from_weak_camera(estimate.weak_camera, estimate.crop, K, image_size)
+    if keypoints is None:
+        raise ValueError(f"body estimate ({estimate.source}) has no translation or camera: "
+                         "2D keypoints are needed to place it")
+    smpl_kp, smpl_conf = (a[0] for a in coco_to_smpl(_coco17(keypoints)[None]))
+    return pelvis_from_keypoints(posed_joints(estimate, body_model), smpl_kp, smpl_conf, K) - j0
+
+
+def to_body_init(estimate: BodyEstimate, body_model: BodyModel, *, K: Any = None,
+                 image_size: tuple[int, int] | None = None,
+                 keypoints: PersonKeypoints | np.ndarray | None = None) -> BodyInit:
+    """The fit's starting body from a file's estimate, placed in the image's camera.
+
+    Args:
+        estimate: from :func:`~hoirecon.data.readers.body_estimates.read_body_estimate`.
+        body_model: the body model the fit uses (its rest pelvis links ``transl`` and pelvis).
+        K: (3, 3) the image's intrinsics; needed unless ``estimate.transl`` is already in them.
+        image_size: (width, height) pixels; needed for a weak camera without a crop.
+        keypoints: the person's 2D keypoints (a record, or COCO-17 (17, 3)), used when the
+            estimate has neither a translation nor a weak camera.
+
+    Raises:
+        ValueError: when the inputs cannot place the body (see the module docstring).
+    """
+    transl = _transl(estimate, body_model, K, image_size, keypoints)
+    return init_body_from_estimate(replace(estimate, transl=transl), body_model)

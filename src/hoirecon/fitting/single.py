@@ -1,14 +1,14 @@
 """Fitting one image from explicit files (image, 2D keypoints, object evidence), not a dataset folder.
 
-Inputs a user typically has: the image, COCO-17 body keypoints from a detector (mmpose/ViTPose
-JSON), the object's 2D keypoints and/or 2D-3D correspondences as JSON, optionally an HMR-style
-body estimate and the silhouettes. Without a focal length, the camera is a pinhole with
+Inputs a user typically has: the image, body keypoints from a 2D pose detector (COCO results,
+mmpose, OpenPose or BEHAVE JSON; with several people, the one overlapping the object evidence is
+fitted), the object's 2D keypoints and/or 2D-3D correspondences, optionally a body estimate from
+a human mesh estimator and the silhouettes. Without a focal length, the camera is a pinhole with
 f = max(width, height) and the principal point at the centre.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +16,11 @@ import numpy as np
 from PIL import Image
 
 from hoirecon.body import BodyModel
+from hoirecon.data.readers.body_estimates import read_body_estimate
+from hoirecon.data.readers.object_evidence import read_correspondences, read_object_keypoints
+from hoirecon.data.readers.person_keypoints import box_from_keypoints, choose_person, read_people, to_coco17
 from hoirecon.data.sample import Estimate, Sample
-from hoirecon.fitting.estimator_files import read_body_estimate, read_coco_keypoints
+from hoirecon.fitting.estimator_files import to_body_init
 from hoirecon.fitting.smplify import coco_to_smpl, fit_smplify
 from hoirecon.objects import ObjectTemplate
 
@@ -28,56 +31,30 @@ class ImageInputs:
 
     image: Path
     keypoints: Path
-    """COCO-17 body keypoints JSON (mmpose / ViTPose / COCO results)."""
+    """Body keypoints JSON of a 2D pose detector (COCO results, mmpose, OpenPose, BEHAVE)."""
     object_keypoints: Path | None = None
     """JSON ``{"keypoints": [[u, v, confidence], ...]}`` in template keypoint order."""
     correspondences: Path | None = None
-    """JSON ``{"points": [[x, y, z], ...], "pixels": [[u, v], ...], "weights": [...]}`` (template frame)."""
+    """JSON ``{"points": [[x, y, z], ...], "pixels": [[u, v], ...], "weights": [...]}`` (template
+    frame), or an EPro-PnP / StackFLOW ``.pkl`` ``{"x3d", "x2d", "w2d"}``."""
     body_estimate: Path | None = None
-    """SMPL parameters (.npz / .pkl) from an HMR-style estimator, in the camera frame."""
+    """SMPL parameters from a human mesh estimator (HMR 2.0, PHALP, ROMP, PARE, SMPLer-X, FrankMocap, ours)."""
     human_mask: Path | None = None
     object_mask: Path | None = None
     focal: float | None = None
     """Focal length in pixels."""
+    person: int | None = None
+    """Which detected person to fit; None = the one overlapping the object evidence most."""
 
 
-def _json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read the {what} JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object for the {what}")
-    return data
-
-
-def _array(data: dict, key: str, path: Path, cols: int) -> np.ndarray:
-    if key not in data:
-        raise ValueError(f"{path}: missing key {key!r}")
-    arr = np.asarray(data[key], dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != cols or not np.isfinite(arr).all():
-        raise ValueError(f"{path}: {key!r} must be finite rows of {cols} numbers, got shape {arr.shape}")
-    return arr
-
-
-def _object_keypoints(path: Path | None, k: int) -> np.ndarray:
-    if path is None:
-        return np.zeros((k, 3))
-    rows = _array(_json(path, "object keypoints"), "keypoints", path, 3)
-    if len(rows) != k:
-        raise ValueError(f"{path}: {len(rows)} object keypoints, the template has {k}")
-    return rows
-
-
-def _correspondences(path: Path | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if path is None:
-        return np.zeros((0, 3)), np.zeros((0, 2)), np.zeros(0)
-    data = _json(path, "correspondences")
-    points, pixels = _array(data, "points", path, 3), _array(data, "pixels", path, 2)
-    weights = np.asarray(data.get("weights", np.ones(len(points))), dtype=np.float64)
-    if not len(points) == len(pixels) == len(weights):
-        raise ValueError(f"{path}: points, pixels and weights must have the same length")
-    return points, pixels, weights
+def _object_evidence(inputs: ImageInputs, obj: np.ndarray, pixels: np.ndarray, weights: np.ndarray
+                     ) -> np.ndarray | None:
+    """The object's mask (H, W), else the box (4,) of its keypoints and correspondences, else None."""
+    if inputs.object_mask is not None:
+        with Image.open(inputs.object_mask) as im:
+            return np.asarray(im.convert("L")) > 127
+    seen = np.concatenate([obj, np.c_[pixels, weights]])
+    return box_from_keypoints(seen) if np.any(seen[:, 2] > 0) else None
 
 
 def image_sample(inputs: ImageInputs, category: str, template: ObjectTemplate, body: BodyModel) -> Sample:
@@ -86,12 +63,22 @@ def image_sample(inputs: ImageInputs, category: str, template: ObjectTemplate, b
         width, height = im.size
     focal = float(inputs.focal or max(width, height))
     K = np.array([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]])
-    coco = read_coco_keypoints(inputs.keypoints)
+    obj = (np.zeros((template.num_keypoints, 3)) if inputs.object_keypoints is None
+           else read_object_keypoints(inputs.object_keypoints, template.num_keypoints).keypoints)
+    if inputs.correspondences is None:
+        points, pixels, weights = np.zeros((0, 3)), np.zeros((0, 2)), np.zeros(0)
+    else:
+        corr = read_correspondences(inputs.correspondences)
+        points, pixels, weights = corr.points, corr.pixels, corr.weights
+    people = read_people(inputs.keypoints)
+    if not people:
+        raise ValueError(f"{inputs.keypoints}: no person detected")
+    person = choose_person(people, _object_evidence(inputs, obj, pixels, weights), inputs.person)
+    coco = to_coco17(person).keypoints
     body_kp, body_conf = (a[0] for a in coco_to_smpl(coco[None]))
-    obj = _object_keypoints(inputs.object_keypoints, template.num_keypoints)
-    points, pixels, weights = _correspondences(inputs.correspondences)
     if inputs.body_estimate is not None:
-        b = read_body_estimate(inputs.body_estimate, body)
+        b = to_body_init(read_body_estimate(inputs.body_estimate), body, K=K, image_size=(width, height),
+                         keypoints=coco)
     else:  # no estimator output: a SMPLify-style fit to the 2D keypoints stands in for it
         b = fit_smplify(body_kp[None], body_conf[None], K[None], body).body(0)
     estimate = Estimate(

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hoirecon.data.readers import (
-    APPROX_REST_PELVIS, SMPL_FROM_BODY25, LayoutError, behave_templates, read_behave)
+from hoirecon.data.readers import APPROX_REST_PELVIS, SMPL_FROM_BODY25, LayoutError, behave_templates, read_behave
 from hoirecon.geometry import pixels_to_rays, points_to_rays
 
 MAPPED = sorted(SMPL_FROM_BODY25)

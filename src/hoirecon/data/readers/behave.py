@@ -30,10 +30,26 @@ import numpy as np
 from hoirecon.data.readers import assemble
 from hoirecon.data.readers.assemble import BodyJoints, BodyModels, body_joints, pick_body_model
 from hoirecon.data.readers.behave_files import (
-    KinectCamera, PersonFit, SequenceInfo, object_mask_file, person_mask_file, read_behave_split,
-    read_info, read_kinect, read_object_fit, read_openpose, read_person_fit)
+    KinectCamera,
+    PersonFit,
+    SequenceInfo,
+    object_mask_file,
+    person_mask_file,
+    read_behave_split,
+    read_info,
+    read_kinect,
+    read_object_fit,
+    read_openpose,
+    read_person_fit,
+)
 from hoirecon.data.readers.common import (
-    DatasetReader, LayoutError, SampleError, check_root, image_size, read_optional_split)
+    DatasetReader,
+    LayoutError,
+    SampleError,
+    check_root,
+    image_size,
+    read_optional_split,
+)
 from hoirecon.data.readers.openpose import BodyKeypoints, empty_keypoints
 from hoirecon.data.readers.records import BodyParams, ObjectPose, ReaderResult, axis_angle, rotmat
 from hoirecon.data.sample import Sample

@@ -32,7 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from hoirecon.data.readers.common import (
-    SampleError, array_field, field, first_existing, guarded, load_json, load_pickle)
+    SampleError,
+    array_field,
+    field,
+    first_existing,
+    guarded,
+    load_json,
+    load_pickle,
+)
 from hoirecon.data.readers.openpose import NUM_BODY25, BodyKeypoints, empty_keypoints, from_body25
 from hoirecon.data.readers.records import ObjectPose, nearest_rotation, rotmat
 

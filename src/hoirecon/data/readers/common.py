@@ -9,10 +9,10 @@ expected layout, raises (:class:`FileNotFoundError` / :class:`LayoutError`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import pickle
-import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass

@@ -1,9 +1,13 @@
-"""OpenPose BODY_25 detections -> our 22 SMPL keypoint rows and the 17 COCO keypoints.
+"""OpenPose BODY_25 (and COCO-18) detections -> our 22 SMPL keypoint rows and the 17 COCO keypoints.
 
 BODY_25 order: 0 nose, 1 neck, 2-4 right shoulder/elbow/wrist, 5-7 left shoulder/elbow/wrist,
 8 mid-hip, 9-11 right hip/knee/ankle, 12-14 left hip/knee/ankle, 15/16 right/left eye,
 17/18 right/left ear, 19-21 left big toe/small toe/heel, 22-24 right big toe/small toe/heel.
 "Left" is the person's left, as in SMPL and COCO.
+
+COCO-18 order (OpenPose's ``COCO`` model): 0 nose, 1 neck, 2-4 right shoulder/elbow/wrist,
+5-7 left shoulder/elbow/wrist, 8-10 right hip/knee/ankle, 11-13 left hip/knee/ankle,
+14/15 right/left eye, 16/17 right/left ear.
 
 SMPL row <- BODY_25 joint (SMPLify-X's correspondence; mid-hip stands in for the pelvis)::
 
@@ -36,6 +40,11 @@ SMPL_FROM_BODY25: dict[int, int] = {
 
 COCO_FROM_BODY25: tuple[int, ...] = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)
 """BODY_25 index of each COCO keypoint, in COCO order (nose, eyes, ears, shoulders, ...)."""
+
+NUM_COCO18 = 18
+
+COCO_FROM_COCO18: tuple[int, ...] = (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
+"""COCO-18 index of each COCO keypoint, in COCO order (COCO-18 adds the neck at 1)."""
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,27 @@ import numpy as np
 from hoirecon.data.readers import assemble
 from hoirecon.data.readers.assemble import BodyModels, body_joints, pick_body_model
 from hoirecon.data.readers.common import (
-    DatasetReader, LayoutError, SampleError, check_root, first_existing, image_size, read_optional_split)
+    DatasetReader,
+    LayoutError,
+    SampleError,
+    check_root,
+    first_existing,
+    image_size,
+    read_optional_split,
+)
 from hoirecon.data.readers.records import BodyParams, ObjectPose, ReaderResult, axis_angle, nearest_rotation
 from hoirecon.data.readers.wildhoi_files import (
-    WILDHOI_FOLDERS, KeypointTrack, RawEstimate, TestAnnotation, index_estimates, parse_estimate,
-    read_keypoint_track, read_object_poses, read_split_file, read_test_annotation)
+    WILDHOI_FOLDERS,
+    KeypointTrack,
+    RawEstimate,
+    TestAnnotation,
+    index_estimates,
+    parse_estimate,
+    read_keypoint_track,
+    read_object_poses,
+    read_split_file,
+    read_test_annotation,
+)
 from hoirecon.data.sample import Estimate, GroundTruth, Sample
 from hoirecon.objects import KEYPOINT_COUNTS, ObjectTemplate
 

@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from hoirecon.data.readers.common import (
-    SampleError, array_field, as_array, field, guarded, load_json, load_pickle)
+from hoirecon.data.readers.common import SampleError, array_field, as_array, field, guarded, load_json, load_pickle
 from hoirecon.data.readers.records import BodyParams, ObjectPose, axis_angle, nearest_rotation, rotmat
 from hoirecon.data.sample import NUM_BODY_JOINTS
 
