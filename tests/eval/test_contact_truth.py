@@ -18,9 +18,10 @@ from hoirecon.objects import get_category_template
 
 
 def test_precision_recall_of_id_sets() -> None:
-    assert precision_recall(np.array([1, 2, 3, 4]), np.array([2, 4, 9])) == (0.5, 2 / 3)
-    p, r = precision_recall(np.array([], int), np.array([1]))
-    assert math.isnan(p) and r == 0.0
+    scores = precision_recall(np.array([1, 2, 3, 4]), np.array([2, 4, 9]))
+    assert (scores.precision, scores.recall) == (0.5, 2 / 3)
+    empty = precision_recall(np.array([], int), np.array([1]))
+    assert math.isnan(empty.precision) and empty.recall == 0.0
 
 
 def test_true_contacts_of_a_held_bat_are_on_the_hands(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from hoirecon.eval.metrics import (
     object_diameter,
     rotation_error,
 )
+from hoirecon.eval.protocols.pose_errors import surface_and_projection_distance, with_identity
+from hoirecon.geometry import DEPTH_EPS
 
 SQUARE = np.array([[1.0, 1.0, 0.0], [1.0, -1.0, 0.0], [-1.0, 1.0, 0.0], [-1.0, -1.0, 0.0]])
 I3, ZERO = np.eye(3), np.zeros(3)
@@ -85,6 +87,34 @@ def test_symmetry_translation_is_applied_as_R_gt_t_s_plus_t_gt() -> None:
     assert mspd(R_est, t_est, R_gt, t_gt, points, BEHAVE_K, sym) == pytest.approx(0.0, abs=1e-9)
     # Had the symmetry been applied as t_s + t_gt, the error would not vanish.
     assert mssd(R_est, t_s + t_gt, R_gt, t_gt, points, sym) > 0.5
+
+
+BOX = np.array([[x, y, z] for x in (-0.3, 0.3) for y in (-0.2, 0.2) for z in (-0.1, 0.1)])
+"""A box centred on the object origin; unrotated at depth d, its corners have z = d +- 0.1."""
+HALF_TURN = [(rot("z", 180), ZERO), (rot("x", 180), np.array([0.0, 0.0, -10.0]))]
+"""A flip, and a flip that (unphysically) moves the ground truth 10 m behind the camera."""
+MSPD_CASES = {
+    "in front": (rot("y", 10), np.array([0.05, 0.0, 3.0]), False),
+    "partly behind": (rot("y", 10), np.array([0.0, 0.0, 0.05]), True),
+    "wholly behind": (rot("y", 10), np.array([0.0, 0.0, -3.0]), True),
+    "a corner at depth 0": (I3, np.array([0.0, 0.0, 0.1]), True),
+    "a corner between 0 and eps": (I3, np.array([0.0, 0.0, 0.1 + DEPTH_EPS / 2]), True),
+}
+
+
+@pytest.mark.parametrize("case", MSPD_CASES)
+def test_mspd_agrees_between_the_pose_metric_and_the_protocol_path(case) -> None:
+    R_gt, t_gt = rot("x", 15), np.array([0.0, 0.1, 3.0])
+    R_est, t_est, behind = MSPD_CASES[case]
+    single = mspd(R_est, t_est, R_gt, t_gt, BOX, BEHAVE_K, HALF_TURN)
+    symmetries = with_identity(np.stack([r for r, _ in HALF_TURN]), np.stack([t for _, t in HALF_TURN]))
+    batched = surface_and_projection_distance(BOX @ R_est.T + t_est, BOX, R_gt, t_gt, 1.0, symmetries,
+                                              BEHAVE_K)
+    # A pose with any point at or behind the camera (z <= DEPTH_EPS) is a miss on both paths.
+    assert (single == np.inf) == behind and (batched.pixel == np.inf) == behind
+    if not behind:
+        assert batched.pixel == pytest.approx(single, rel=1e-12) and 0.0 < single < 1e3
+    assert batched.surface == pytest.approx(mssd(R_est, t_est, R_gt, t_gt, BOX, HALF_TURN), rel=1e-12)
 
 
 def test_object_diameter() -> None:

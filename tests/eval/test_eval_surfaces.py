@@ -58,37 +58,39 @@ def test_procrustes_recovers_known_similarity() -> None:
     target, s, rot, t = _similarity(source, seed=4)
     result = procrustes_align(source, target)
     np.testing.assert_allclose(result.aligned, target, atol=1e-10)
-    assert result.s == pytest.approx(s)
-    np.testing.assert_allclose(result.R, rot, atol=1e-10)
-    np.testing.assert_allclose(result.t, t, atol=1e-10)
-    aligned, s_out, rot_out, t_out = result
-    np.testing.assert_allclose(s_out * source @ rot_out.T + t_out, aligned, atol=1e-12)
+    fit = result.similarity
+    assert float(fit.scale) == pytest.approx(s)
+    np.testing.assert_allclose(fit.rotation, rot, atol=1e-10)
+    np.testing.assert_allclose(fit.translation, t, atol=1e-10)
+    np.testing.assert_allclose(fit.scale * source @ fit.rotation.T + fit.translation, result.aligned,
+                               atol=1e-12)
 
 
 def test_procrustes_without_scale_is_rigid() -> None:
     source = np.random.default_rng(5).normal(size=(30, 3))
     target, _, rot, t = _similarity(source, seed=6)
     result = procrustes_align(source, target, scale=False)
-    assert result.s == 1.0
+    assert result.similarity.scale == 1.0
     rigid_target = source @ rot.T + t
     rigid = procrustes_align(source, rigid_target, scale=False)
     np.testing.assert_allclose(rigid.aligned, rigid_target, atol=1e-10)
-    np.testing.assert_allclose(result.R, rot, atol=1e-10)
+    np.testing.assert_allclose(result.similarity.rotation, rot, atol=1e-10)
 
 
 def test_procrustes_never_returns_a_reflection() -> None:
     source = np.random.default_rng(7).normal(size=(50, 3))
     mirrored = source * np.array([-1.0, 1.0, 1.0])
     result = procrustes_align(source, mirrored)
-    assert np.linalg.det(result.R) == pytest.approx(1.0)
-    np.testing.assert_allclose(result.R.T @ result.R, np.eye(3), atol=1e-12)
+    rotation = result.similarity.rotation
+    assert np.linalg.det(rotation) == pytest.approx(1.0)
+    np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-12)
     assert np.abs(result.aligned - mirrored).max() > 0.1
 
 
 def test_procrustes_collapsed_source_lands_on_target_centroid() -> None:
     target = np.random.default_rng(8).normal(size=(10, 3))
     result = procrustes_align(np.ones((10, 3)), target)
-    assert result.s == 0.0
+    assert result.similarity.scale == 0.0
     np.testing.assert_allclose(result.aligned, np.tile(target.mean(axis=0), (10, 1)), atol=1e-12)
 
 

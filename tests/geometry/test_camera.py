@@ -1,10 +1,19 @@
+import numpy as np
 import pytest
 import roma
 import torch
 
-from hoirecon.geometry import check_in_front, focal_xy, intrinsics_matrix, project_points, world_to_camera
+from hoirecon.geometry import (
+    DEPTH_EPS,
+    RigidTransform,
+    check_in_front,
+    focal_xy,
+    intrinsics_matrix,
+    project_points,
+)
 
 F64 = torch.float64
+POLICIES = ("raise", "clamp", "inf")
 
 
 def test_intrinsics_matrix_shared_and_per_axis_focal() -> None:
@@ -43,13 +52,70 @@ def test_project_points_batched_matches_loop() -> None:
         assert torch.allclose(uv[b], homog[:, :2] / homog[:, 2:], atol=1e-10)
 
 
-def test_world_to_camera_then_project() -> None:
-    R = roma.random_rotmat(2, dtype=F64)
-    t = torch.tensor([[0.0, 0.0, 10.0], [1.0, -1.0, 8.0]], dtype=F64)
+def test_extrinsics_then_project() -> None:
+    extrinsics = RigidTransform(roma.random_rotmat(2, dtype=F64),
+                                torch.tensor([[0.0, 0.0, 10.0], [1.0, -1.0, 8.0]], dtype=F64))
     world = torch.randn(2, 5, 3, dtype=F64)
-    cam = world_to_camera(world, R, t)
-    assert torch.allclose(cam, torch.einsum("bij,bpj->bpi", R, world) + t[:, None], atol=1e-12)
+    cam = extrinsics.apply(world)
+    expected = torch.einsum("bij,bpj->bpi", extrinsics.rotation, world) + extrinsics.translation[:, None]
+    assert torch.allclose(cam, expected, atol=1e-12)
     assert project_points(cam, intrinsics_matrix(1.0, torch.zeros(2, dtype=F64))).shape == (2, 5, 2)
+
+
+def _mixed_depths() -> tuple[torch.Tensor, torch.Tensor]:
+    """Points in front, exactly at eps, at zero and behind the camera, and intrinsics."""
+    points = torch.tensor([[0.5, -0.5, 2.0], [0.5, 0.5, DEPTH_EPS], [0.5, 0.5, 0.0],
+                           [0.5, 0.5, -2.0], [-1.0, 2.0, 4.0]], dtype=F64)
+    return points, intrinsics_matrix(torch.tensor([100.0, 120.0], dtype=F64), torch.tensor([5.0, 7.0], dtype=F64))
+
+
+@pytest.mark.parametrize("behind", POLICIES)
+def test_policies_agree_on_points_in_front(behind) -> None:
+    points, K = _mixed_depths()
+    front = points[[0, 4]]
+    expected = torch.tensor([[30.0, -23.0], [-20.0, 67.0]], dtype=F64)
+    assert torch.allclose(project_points(front, K, behind=behind), expected, atol=1e-12)
+
+
+def test_inf_policy_marks_points_at_or_behind_the_camera() -> None:
+    points, K = _mixed_depths()
+    uv = project_points(points, K, behind="inf")
+    assert torch.isinf(uv[1:4]).all() and (uv[1:4] > 0).all()
+    assert torch.isfinite(uv[[0, 4]]).all()
+    just_in_front = torch.tensor([[0.0, 0.0, 2 * DEPTH_EPS]], dtype=F64)
+    assert torch.isfinite(project_points(just_in_front, K, behind="inf")).all()
+
+
+def test_inf_policy_gradients_are_finite_and_zero_behind() -> None:
+    points, K = _mixed_depths()
+    points.requires_grad_()
+    uv = project_points(points, K, behind="inf")
+    uv[torch.isfinite(uv)].sum().backward()
+    assert torch.isfinite(points.grad).all()
+    assert (points.grad[1:4] == 0).all() and (points.grad[[0, 4]] != 0).any()
+
+
+@pytest.mark.parametrize("behind", POLICIES)
+def test_numpy_and_torch_agree(behind) -> None:
+    points, K = _mixed_depths()
+    if behind == "raise":
+        points = points[[0, 4]]
+    batched = points.expand(3, -1, -1) * torch.tensor([1.0, 2.0, 3.0], dtype=F64)[:, None, None]
+    uv_torch = project_points(batched, K, behind=behind)
+    uv_numpy = project_points(batched.numpy(), K.numpy(), behind=behind)
+    assert isinstance(uv_numpy, np.ndarray) and uv_numpy.dtype == np.float64
+    np.testing.assert_array_equal(uv_numpy, uv_torch.numpy())
+
+
+def test_numpy_inputs_promote_like_numpy() -> None:
+    points = np.array([[1.0, 2.0, 4.0]], dtype=np.float32)
+    K = np.eye(3)
+    K.setflags(write=False)
+    uv = project_points(points, K)
+    assert uv.dtype == np.float64 and np.allclose(uv, [[0.25, 0.5]])
+    assert project_points(points, K.astype(np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match="points"):
+        project_points(-points, K)
 
 
 def test_behind_camera_raises_by_default_and_names_argument() -> None:
@@ -84,8 +150,7 @@ def test_project_points_gradcheck() -> None:
         (lambda: project_points(torch.ones(4, 3), torch.eye(4)), "K"),
         (lambda: project_points(torch.ones(4, 3), torch.eye(3), behind="ignore"), "behind"),
         (lambda: project_points(torch.ones(2, 4, 3), torch.eye(3).expand(3, 3, 3)), "points"),
-        (lambda: world_to_camera(torch.ones(4, 3), torch.eye(3), torch.zeros(2)), "t"),
-        (lambda: world_to_camera(torch.ones(4, 3), torch.eye(2), torch.zeros(3)), "R"),
+        (lambda: project_points(np.ones((4, 2)), np.eye(3)), "points"),
         (lambda: intrinsics_matrix(torch.ones(3), torch.zeros(3)), "principal_point"),
         (lambda: intrinsics_matrix(torch.ones(4), torch.zeros(3, 2)), "focal"),
         (lambda: intrinsics_matrix(torch.ones(3, 3), torch.zeros(3, 2)), "focal"),

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import roma
 import torch
@@ -109,3 +110,26 @@ def test_geodesic_angle_bad_shape_names_argument() -> None:
         geodesic_angle(torch.eye(3), torch.zeros(3))
     with pytest.raises(ValueError, match="R_b"):
         geodesic_angle(torch.eye(3).expand(2, 3, 3), torch.eye(3).expand(4, 3, 3))
+
+
+@pytest.mark.parametrize("angle", [0.0, 1e-9, 1e-6, 1.0, math.pi - 1e-6, math.pi - 1e-9, math.pi])
+def test_geodesic_angle_keeps_full_precision_near_zero_and_pi(angle) -> None:
+    axes = torch.nn.functional.normalize(torch.randn(5, 3, dtype=F64), dim=-1)
+    R_a = roma.random_rotmat(5, dtype=F64)
+    R_b = axis_angle_to_rotmat(angle * axes) @ R_a
+    got = geodesic_angle(R_b, R_a)
+    assert torch.allclose(got, torch.full((5,), angle, dtype=F64), rtol=1e-6, atol=1e-13)
+
+
+def test_geodesic_angle_numpy_matches_torch() -> None:
+    R_a, R_b = roma.random_rotmat((2, 4, 3), dtype=F64)
+    from_numpy = geodesic_angle(R_a.numpy(), R_b[:1].numpy())
+    assert isinstance(from_numpy, np.ndarray) and from_numpy.shape == (4, 3)
+    np.testing.assert_array_equal(from_numpy, geodesic_angle(R_a, R_b[:1]).numpy())
+
+
+@pytest.mark.parametrize("angle", [0.0, 1e-8, math.pi - 1e-8, math.pi])
+def test_geodesic_angle_gradient_finite_near_zero_and_pi(angle) -> None:
+    R = axis_angle_to_rotmat(torch.tensor([0.0, angle, 0.0], dtype=F64)).requires_grad_()
+    geodesic_angle(R, torch.eye(3, dtype=F64)).backward()
+    assert torch.isfinite(R.grad).all()

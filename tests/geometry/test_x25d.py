@@ -13,7 +13,6 @@ from hoirecon.geometry import (
     points_to_rays,
     project_points,
     to_x25d,
-    world_to_camera,
 )
 
 F64 = torch.float64
@@ -32,8 +31,7 @@ def _scene() -> dict[str, torch.Tensor]:
 
 
 def _project(points, cam_rotation, cam_center, focal, pp) -> torch.Tensor:
-    R, t = human_to_camera(cam_rotation, cam_center)
-    uv = project_points(world_to_camera(points, R, t), intrinsics_matrix(focal, pp))
+    uv = project_points(human_to_camera(cam_rotation, cam_center).apply(points), intrinsics_matrix(focal, pp))
     assert uv.shape == (*points.shape[:-1], 2)
     return uv
 
@@ -44,17 +42,21 @@ def _rot_z(angles: torch.Tensor) -> torch.Tensor:
 
 def test_camera_from_human_pose_matches_body_pose_in_camera() -> None:
     s = _scene()
-    cam_rotation, cam_center = camera_from_human_pose(s["orient"], s["pelvis_cam"])
+    camera = camera_from_human_pose(s["orient"], s["pelvis_cam"])
     body_in_camera = s["points"] @ s["orient"].mT + s["pelvis_cam"][:, None]
-    via_camera = (s["points"] - cam_center[:, None]) @ cam_rotation
+    via_camera = (s["points"] - camera.translation[:, None]) @ camera.rotation
     assert torch.allclose(via_camera, body_in_camera, atol=1e-12)
-    R, t = human_to_camera(cam_rotation, cam_center)
-    assert torch.allclose(R, s["orient"], atol=1e-12) and torch.allclose(t, s["pelvis_cam"], atol=1e-12)
+    assert torch.allclose(camera.inverse().apply(s["points"]), body_in_camera, atol=1e-12)
+    body_pose = human_to_camera(camera.rotation, camera.translation)
+    assert torch.allclose(body_pose.rotation, s["orient"], atol=1e-12)
+    assert torch.allclose(body_pose.translation, s["pelvis_cam"], atol=1e-12)
+    assert torch.allclose(camera.apply(torch.zeros(B, 1, 3, dtype=F64))[:, 0], camera.translation)
 
 
 def test_x25d_from_points_equals_x25d_from_pixels() -> None:
     s = _scene()
-    cam_rotation, cam_center = camera_from_human_pose(s["orient"], s["pelvis_cam"])
+    camera = camera_from_human_pose(s["orient"], s["pelvis_cam"])
+    cam_rotation, cam_center = camera.rotation, camera.translation
     uv = _project(s["points"], cam_rotation, cam_center, s["focal"], s["pp"])
     from_pixels = pixels_to_rays(uv, s["focal"], s["pp"], cam_rotation)
     from_points = points_to_rays(s["points"], cam_center)
@@ -65,7 +67,8 @@ def test_x25d_from_points_equals_x25d_from_pixels() -> None:
 
 def test_pixel_rays_invariant_to_camera_roll() -> None:
     s = _scene()
-    cam_rotation, cam_center = camera_from_human_pose(s["orient"], s["pelvis_cam"])
+    camera = camera_from_human_pose(s["orient"], s["pelvis_cam"])
+    cam_rotation, cam_center = camera.rotation, camera.translation
     uv = _project(s["points"], cam_rotation, cam_center, s["focal"][:, 0], s["pp"])
     roll = _rot_z(torch.tensor([0.3, -1.0, 2.5, math.pi], dtype=F64))
     rolled_rotation = cam_rotation @ roll
@@ -81,7 +84,8 @@ def test_pixel_rays_invariant_to_camera_roll() -> None:
 
 def test_pixel_rays_invariant_to_intrinsics() -> None:
     s = _scene()
-    cam_rotation, cam_center = camera_from_human_pose(s["orient"], s["pelvis_cam"])
+    camera = camera_from_human_pose(s["orient"], s["pelvis_cam"])
+    cam_rotation, cam_center = camera.rotation, camera.translation
     rays = []
     for scale in (0.5, 1.0, 3.0):
         focal, pp = scale * s["focal"], s["pp"] + 10.0 * scale

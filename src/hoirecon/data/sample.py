@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hoirecon.geometry import project_points
+
 NUM_BODY_JOINTS = 22
 COCO_KEYPOINT_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
@@ -124,10 +126,9 @@ class Sample:
         return (points - self.cam_center) @ self.cam_rotation
 
     def project(self, points: np.ndarray) -> np.ndarray:
-        """Project human-frame points (P, 3) to pixels (P, 2)."""
-        cam = self.human_to_camera(points)
-        uvw = cam @ self.intrinsics.T
-        return uvw[..., :2] / uvw[..., 2:3]
+        """Project human-frame points (..., P, 3) to pixels (..., P, 2); points at or behind the
+        camera are in no image and get ``+inf`` pixels."""
+        return project_points(self.human_to_camera(points), self.intrinsics, behind="inf")
 
     def object_pose_camera(self) -> tuple[np.ndarray, np.ndarray]:
         """Ground-truth object rotation (3, 3) and translation (3,) in the camera frame."""

@@ -45,9 +45,19 @@ def contact_truth(sample: Sample, template: ObjectTemplate, body_model: BodyMode
     return ContactTruth(np.flatnonzero(near_h), np.flatnonzero(near_o))
 
 
-def precision_recall(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """Precision and recall of a predicted id set against a true one (nan when undefined)."""
+@dataclass(frozen=True)
+class PrecisionRecall:
+    """Precision and recall of a predicted id set against a true one."""
+
+    precision: float
+    """Fraction of predicted ids that are true (nan when nothing is predicted)."""
+    recall: float
+    """Fraction of true ids that are predicted (nan when nothing is true)."""
+
+
+def precision_recall(predicted: np.ndarray, truth: np.ndarray) -> PrecisionRecall:
+    """Precision and recall of a predicted id set (N,) against a true one (M,)."""
     hits = len(np.intersect1d(predicted, truth))
     precision = hits / len(predicted) if len(predicted) else float("nan")
     recall = hits / len(truth) if len(truth) else float("nan")
-    return precision, recall
+    return PrecisionRecall(precision=precision, recall=recall)

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from hoirecon.eval._validate import array_arg, rotations_arg, same_shape, scalar_arg
-from hoirecon.eval.angles import geodesic_angle
-from hoirecon.eval.procrustes import apply_similarity, similarity_transforms
+from hoirecon.geometry import geodesic_angle, procrustes
 
 AUC_STEPS = 200
 """Number of PCK thresholds in the AUC: ``0, 1/200, ..., 199/200`` of the maximum."""
@@ -68,8 +67,8 @@ def mpjpe_pa(pred: Any, gt: Any) -> np.ndarray:
         (T,) mean joint distance per frame; invariant to any similarity transform of ``pred``.
     """
     pred_arr, gt_arr = _joint_pair(pred, gt)
-    s, rot, t = similarity_transforms(pred_arr, gt_arr, scale=True)
-    return _joint_errors(apply_similarity(pred_arr, s, rot, t), gt_arr).mean(axis=1)
+    aligned = procrustes(pred_arr, gt_arr).apply(pred_arr)
+    return _joint_errors(aligned, gt_arr).mean(axis=1)
 
 
 def pck(pred: Any, gt: Any, threshold: float) -> np.ndarray:
@@ -156,6 +155,6 @@ def mpjae_pa(pred_rots: Any, gt_rots: Any, pred_joints: Any, gt_joints: Any) -> 
             f"pred_joints: expected T = {pred_arr.shape[0]} frames like pred_rots, "
             f"got {pred_j.shape[0]}"
         )
-    _, rot, _ = similarity_transforms(pred_j - pred_j[:, :1], gt_j - gt_j[:, :1])
+    rot = procrustes(pred_j - pred_j[:, :1], gt_j - gt_j[:, :1]).rotation
     aligned = np.einsum("tij,tkjl->tkil", rot, pred_arr)
     return np.degrees(geodesic_angle(aligned, gt_arr)).mean(axis=1)

@@ -1,6 +1,7 @@
 """Evaluation metrics of the BEHAVE/CHORE, WildHOI and RHOBIN protocols, in one namespace.
 
-Pure numpy (float64 inside); torch tensors are accepted and converted at the boundary. Every
+Numpy float64 at the boundary (torch tensors are accepted and converted); projections, Procrustes
+and rotation angles are the shared ones of :mod:`hoirecon.geometry`, run on the same values. Every
 metric is unit-agnostic: values come out in the units that went in (RHOBIN reports millimetres,
 the papers centimetres), angles in degrees, projections in pixels. Bad input raises a
 ``ValueError`` naming the argument.

@@ -24,7 +24,7 @@ from hoirecon.eval._validate import (
     rotations_arg,
     scalar_arg,
 )
-from hoirecon.eval.angles import geodesic_angle
+from hoirecon.geometry import RigidTransform, geodesic_angle, project_points
 
 Symmetries = Iterable[tuple[Any, Any]] | None
 """Object-frame symmetries: pairs ``(R_s (3, 3), t_s (3,))``, or None for the identity only."""
@@ -38,8 +38,8 @@ _CHUNK_VALUES = 1 << 22
 """Upper bound on floats held at once when comparing points under many symmetries."""
 
 
-def _symmetry_arrays(symmetries: Symmetries) -> tuple[np.ndarray, np.ndarray]:
-    """Stack the symmetries with the identity first: rotations (S, 3, 3), translations (S, 3)."""
+def _symmetry_transforms(symmetries: Symmetries) -> RigidTransform:
+    """The symmetries as one transform of batch (S,), the identity first."""
     rots, trans = [np.eye(3)], [np.zeros(3)]
     for k, pair in enumerate(symmetries or []):
         try:
@@ -48,44 +48,22 @@ def _symmetry_arrays(symmetries: Symmetries) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"symmetries[{k}]: expected a pair (R_s (3, 3), t_s (3,))") from error
         rots.append(rotations_arg(rot_s, f"symmetries[{k}] rotation"))
         trans.append(array_arg(t_s, f"symmetries[{k}] translation", (3,)))
-    return np.stack(rots), np.stack(trans)
+    return RigidTransform(rotation=np.stack(rots), translation=np.stack(trans))
 
 
-def _pose_args(
-    R_est: Any, t_est: Any, R_gt: Any, t_gt: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pose_args(R_est: Any, t_est: Any, R_gt: Any, t_gt: Any) -> tuple[RigidTransform, RigidTransform]:
+    """The validated estimated and ground-truth poses."""
     return (
-        rotations_arg(R_est, "R_est"),
-        array_arg(t_est, "t_est", (3,)),
-        rotations_arg(R_gt, "R_gt"),
-        array_arg(t_gt, "t_gt", (3,)),
+        RigidTransform(rotation=rotations_arg(R_est, "R_est"), translation=array_arg(t_est, "t_est", (3,))),
+        RigidTransform(rotation=rotations_arg(R_gt, "R_gt"), translation=array_arg(t_gt, "t_gt", (3,))),
     )
 
 
-def _gt_candidates(
-    R_gt: np.ndarray, t_gt: np.ndarray, symmetries: Symmetries
-) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric ground-truth poses: rotations (S, 3, 3) ``R_gt R_s``, translations (S, 3)."""
-    rots_s, trans_s = _symmetry_arrays(symmetries)
-    return R_gt @ rots_s, trans_s @ R_gt.T + t_gt
-
-
-def _candidate_points(
-    points: np.ndarray, rots: np.ndarray, trans: np.ndarray
-) -> Iterator[np.ndarray]:
+def _candidate_points(points: np.ndarray, candidates: RigidTransform) -> Iterator[np.ndarray]:
     """Yield the posed points (S', P, 3) for consecutive chunks of the S candidate poses."""
     step = max(1, _CHUNK_VALUES // (3 * len(points)))
-    for start in range(0, len(rots), step):
-        chunk = slice(start, start + step)
-        yield np.einsum("pj,sij->spi", points, rots[chunk]) + trans[chunk, None]
-
-
-def _project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Pinhole projection (*, P, 3) -> (*, P, 2) pixels; points at depth 0 go to infinity."""
-    homog = points @ K.T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pixels = homog[..., :2] / homog[..., 2:3]
-    return np.where(np.isnan(pixels), np.inf, pixels)
+    for start in range(0, candidates.batch_shape[0], step):
+        yield candidates[start : start + step].apply(points)
 
 
 def mssd(
@@ -100,13 +78,13 @@ def mssd(
         points: (P, 3) object-frame model points (e.g. the template vertices).
         symmetries: list of object-frame ``(R_s (3, 3), t_s (3,))``; the identity is implied.
     """
-    R_est, t_est, R_gt, t_gt = _pose_args(R_est, t_est, R_gt, t_gt)
+    est_pose, gt_pose = _pose_args(R_est, t_est, R_gt, t_gt)
     pts = points_arg(points, "points")
-    est = pts @ R_est.T + t_est
-    rots, trans = _gt_candidates(R_gt, t_gt, symmetries)
+    est = est_pose.apply(pts)
+    candidates = gt_pose.compose(_symmetry_transforms(symmetries))
     worst = [
         np.linalg.norm(gt - est, axis=-1).max(axis=-1)
-        for gt in _candidate_points(pts, rots, trans)
+        for gt in _candidate_points(pts, candidates)
     ]
     return float(np.concatenate(worst).min())
 
@@ -123,8 +101,10 @@ def mspd(
     """Maximum symmetry-aware projection distance in pixels.
 
     As :func:`mssd` but distances are measured between the projections ``K p`` (divided by depth)
-    of the estimated and the symmetric ground-truth points. Points at depth 0 count as infinitely
-    far, so such an estimate never falls under a recall threshold.
+    of the estimated and the symmetric ground-truth points. Points at or behind the camera
+    (depth ``<= hoirecon.geometry.DEPTH_EPS``) project to infinity (``behind="inf"`` of
+    :func:`~hoirecon.geometry.project_points`), so such an estimate scores ``inf`` and never falls
+    under a recall threshold.
 
     Args:
         R_est, R_gt: (3, 3) rotations. t_est, t_gt: (3,) translations in the camera frame.
@@ -132,15 +112,15 @@ def mspd(
         K: (3, 3) camera intrinsics, e.g. :data:`hoirecon.eval.metrics.BEHAVE_K`.
         symmetries: list of object-frame ``(R_s (3, 3), t_s (3,))``; the identity is implied.
     """
-    R_est, t_est, R_gt, t_gt = _pose_args(R_est, t_est, R_gt, t_gt)
+    est_pose, gt_pose = _pose_args(R_est, t_est, R_gt, t_gt)
     pts = points_arg(points, "points")
     K = array_arg(K, "K", (3, 3))
-    est = _project(pts @ R_est.T + t_est, K)
-    rots, trans = _gt_candidates(R_gt, t_gt, symmetries)
+    est = project_points(est_pose.apply(pts), K, behind="inf")
+    candidates = gt_pose.compose(_symmetry_transforms(symmetries))
     worst = []
-    for gt in _candidate_points(pts, rots, trans):
+    for gt in _candidate_points(pts, candidates):
         with np.errstate(invalid="ignore"):
-            dist = np.linalg.norm(_project(gt, K) - est, axis=-1)
+            dist = np.linalg.norm(project_points(gt, K, behind="inf") - est, axis=-1)
         worst.append(np.where(np.isnan(dist), np.inf, dist).max(axis=-1))
     return float(np.concatenate(worst).min())
 
@@ -155,7 +135,7 @@ def rotation_error(R_est: Any, R_gt: Any, symmetries: Symmetries = None) -> floa
     """
     R_est = rotations_arg(R_est, "R_est")
     R_gt = rotations_arg(R_gt, "R_gt")
-    rots_s, _ = _symmetry_arrays(symmetries)
+    rots_s = _symmetry_transforms(symmetries).rotation
     return float(np.degrees(geodesic_angle(R_est, R_gt @ rots_s).min()))
 
 

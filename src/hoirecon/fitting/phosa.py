@@ -48,6 +48,7 @@ from hoirecon.fitting.phosa_depth import (
 )
 from hoirecon.fitting.posing import pose_body
 from hoirecon.fitting.state import FitBatch, FitState
+from hoirecon.geometry import project_points
 from hoirecon.io.masks import load_mask
 from hoirecon.objects import ObjectTemplate
 
@@ -111,11 +112,10 @@ def mask_box(mask: np.ndarray) -> Box | None:
 
 def points_box(points_cam: np.ndarray, intrinsics: np.ndarray) -> Box | None:
     """Box (4,) of the projections of camera-frame points (P, 3) in front of the camera."""
-    front = np.asarray(points_cam)[np.asarray(points_cam)[:, 2] > 1e-6]
-    if len(front) == 0:
+    uv = project_points(np.asarray(points_cam), np.asarray(intrinsics), behind="inf")
+    uv = uv[np.isfinite(uv).all(axis=1)]
+    if len(uv) == 0:
         return None
-    uvw = front @ np.asarray(intrinsics).T
-    uv = uvw[:, :2] / uvw[:, 2:]
     return np.concatenate([uv.min(0), uv.max(0)])
 
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from hoirecon.geometry import project_points
 from hoirecon.render import Camera, SceneMesh
 from hoirecon.render.mesh import combine_meshes
 from hoirecon.render.raycast import RayHits, cast_rays, make_intersector
@@ -96,14 +97,20 @@ def reduce_masks(human: np.ndarray, obj: np.ndarray, intrinsics: np.ndarray, siz
     return ImageMasks(resize(human), resize(obj), shrink @ np.asarray(intrinsics, dtype=np.float64))
 
 
+def _pixels_in_front(vertices: np.ndarray, intrinsics: np.ndarray) -> np.ndarray | None:
+    """Pixels (V, 2) of camera-frame vertices (V, 3); None when there are none or one is at or
+    behind the camera (then nothing can be culled)."""
+    if len(vertices) == 0:
+        return None
+    uv = project_points(vertices, intrinsics, behind="inf")
+    return uv if np.isfinite(uv).all() else None
+
+
 def _projected_box(vertices: np.ndarray, intrinsics: np.ndarray) -> np.ndarray | None:
     """Pixel box (u0, v0, u1, v1) of camera-frame vertices (V, 3); None when one is behind the
     camera (then nothing can be culled)."""
-    if len(vertices) == 0 or (vertices[:, 2] <= 1e-9).any():
-        return None
-    uvw = vertices @ intrinsics.T
-    uv = uvw[:, :2] / uvw[:, 2:]
-    return np.concatenate([uv.min(0), uv.max(0)])
+    uv = _pixels_in_front(vertices, intrinsics)
+    return None if uv is None else np.concatenate([uv.min(0), uv.max(0)])
 
 
 def _in_box(cols: np.ndarray, rows: np.ndarray, box: np.ndarray | None, margin: float = 1.0) -> np.ndarray:
@@ -116,10 +123,9 @@ def _in_box(cols: np.ndarray, rows: np.ndarray, box: np.ndarray | None, margin: 
 def _faces_near(vertices: np.ndarray, faces: np.ndarray, intrinsics: np.ndarray, region: np.ndarray) -> np.ndarray:
     """The faces (F', 3) whose projected box meets the pixel ``region`` (u0, v0, u1, v1);
     only they can be hit by rays through it (all faces when a vertex is behind the camera)."""
-    if _projected_box(vertices, intrinsics) is None:
+    uv = _pixels_in_front(vertices, intrinsics)
+    if uv is None:
         return faces
-    uvw = vertices @ intrinsics.T
-    uv = uvw[:, :2] / uvw[:, 2:]
     a, b, c = uv[faces[:, 0]], uv[faces[:, 1]], uv[faces[:, 2]]
     lo, hi = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
     keep = ((lo <= region[2:] + 1.0) & (hi >= region[:2] - 1.0)).all(axis=1)

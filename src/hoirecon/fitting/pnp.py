@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from hoirecon.geometry import project_points
 from hoirecon.objects import ObjectTemplate
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,10 @@ def degeneracy(points: np.ndarray, pixels: np.ndarray) -> str | None:
 
 def _reprojection(points: np.ndarray, pixels: np.ndarray, R: np.ndarray, t: np.ndarray,
                   K: np.ndarray) -> np.ndarray:
-    """Pixel error (P,) of points (P, 3) posed by R, t; inf behind the camera."""
-    cam = points @ R.T + t
-    z = cam[:, 2]
-    uv = (cam @ K.T)[:, :2] / np.where(z > 1e-9, z, 1.0)[:, None]
-    return np.where(z > 1e-9, np.linalg.norm(uv - pixels, axis=1), np.inf)
+    """Pixel error (P,) of points (P, 3) posed by R, t; inf at or behind the camera, so such a
+    point is never an inlier."""
+    uv = project_points(points @ R.T + t, K, behind="inf")
+    return np.linalg.norm(uv - pixels, axis=1)
 
 
 def _pose_arrays(rvec: np.ndarray, tvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

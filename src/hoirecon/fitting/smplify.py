@@ -27,6 +27,7 @@ from torch import Tensor
 
 from hoirecon.body import BodyModel, blend_shapes, chain_transforms, kinematic_levels
 from hoirecon.fitting.body_init import BodyInit
+from hoirecon.geometry import project_points
 
 NUM_JOINTS = 22
 COCO_TO_SMPL: tuple[tuple[int, int], ...] = tuple(zip(
@@ -35,6 +36,8 @@ COCO_TO_SMPL: tuple[tuple[int, int], ...] = tuple(zip(
 _SHOULDERS, _HIPS = (16, 17), (1, 2)
 _FACING_CAMERA = np.diag([1.0, -1.0, -1.0])  # body y up -> camera -y, body front -> camera -z
 _MIN_DEPTH = 0.05
+_IDENTITY_K = torch.eye(3, dtype=torch.float64)
+"""Intrinsics of focal-normalised image coordinates, the units the fit works in."""
 
 
 @dataclass(frozen=True)
@@ -228,8 +231,9 @@ def _joints_cam(poser: JointPoser, p: _Params) -> Tensor:
 
 def _data_term(joints: Tensor, problem: _Problem, sigma: float) -> Tensor:
     """Per-image robust reprojection term (B,)."""
-    depth = joints[..., 2:].clamp(min=_MIN_DEPTH)
-    res_sq = ((joints[..., :2] / depth - problem.target) ** 2).sum(-1)
+    # Clamped: a transient iterate with a joint behind the camera must not stop the fit.
+    proj = project_points(joints, _IDENTITY_K, behind="clamp", eps=_MIN_DEPTH)
+    res_sq = ((proj - problem.target) ** 2).sum(-1)
     return (problem.weight * geman_mcclure(res_sq, sigma)).sum(-1)
 
 
@@ -317,7 +321,7 @@ def _result(poser: JointPoser, p: _Params, problem: _Problem, candidate: Tensor)
     """Package the fitted parameters with their pixel reprojection error."""
     with torch.no_grad():
         joints = _joints_cam(poser, p)
-        proj = joints[..., :2] / joints[..., 2:].clamp(min=_MIN_DEPTH)
+        proj = project_points(joints, _IDENTITY_K, behind="clamp", eps=_MIN_DEPTH)
         err = ((proj - problem.target).norm(dim=-1) * problem.weight).sum(-1) * problem.focal
         orient = roma.rotmat_to_rotvec(p.orientation())
         transl = p.pelvis - poser.rest_joints(p.betas)[:, 0]

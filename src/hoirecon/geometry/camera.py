@@ -1,10 +1,20 @@
 """Pinhole cameras in the OpenCV convention: x right, y down, z forward (into the scene).
 
 Pixels are ``(u, v)`` with ``u`` along image columns and ``v`` along rows. Intrinsics are a
-``(..., 3, 3)`` matrix ``K = [[fx, s, cx], [0, fy, cy], [0, 0, 1]]``. Points at or behind the
-camera (``z <= eps``) have no meaningful projection; :func:`project_points` raises on them by
-default, and clamps their depth only when asked (inside an optimisation, where a transiently
-bad iterate must not abort the run).
+``(..., 3, 3)`` matrix ``K = [[fx, s, cx], [0, fy, cy], [0, 0, 1]]``.
+
+Points at or behind the camera (``z <= eps``) have no projection, and :func:`project_points`,
+the one projection of the package, makes each caller say what it wants for them:
+
+- ``"raise"`` (default): a ``ValueError`` naming ``points``; for public boundaries, where such a
+  point means the pose or the data is wrong.
+- ``"clamp"``: the depth is clamped to ``eps``, so values and gradients stay finite; inside
+  optimisations, where a transiently bad iterate must not abort the run or produce NaN.
+- ``"inf"``: ``+inf`` pixel coordinates; for metrics, where a pose that puts the object behind
+  the camera must score as a miss (MSPD = inf) rather than as its mirror image.
+
+Extrinsics (world to camera) are a :class:`~hoirecon.geometry.transforms.RigidTransform`:
+``extrinsics.apply(points)`` gives camera coordinates.
 """
 
 from __future__ import annotations
@@ -14,12 +24,15 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from hoirecon.geometry._arrays import accepts_numpy
 from hoirecon.geometry._checks import check_broadcast, check_tensor
 
 DEPTH_EPS = 1e-6
 """Smallest depth (in scene units) treated as in front of the camera."""
 
-BehindPolicy = Literal["raise", "clamp"]
+BehindPolicy = Literal["raise", "clamp", "inf"]
+"""What :func:`project_points` does with points at or behind the camera (module docstring)."""
+_POLICIES = ("raise", "clamp", "inf")
 
 
 def focal_xy(focal: Tensor | float, principal_point: Tensor) -> Tensor:
@@ -59,11 +72,12 @@ def intrinsics_matrix(focal: Tensor | float, principal_point: Tensor) -> Tensor:
     return torch.stack(rows, dim=-2)
 
 
+@accepts_numpy
 def check_in_front(points: Tensor, name: str = "points", eps: float = DEPTH_EPS) -> None:
     """Raise ``ValueError`` naming ``name`` if any camera-frame point has depth ``z <= eps``.
 
-    Shapes: ``points (..., P, 3)`` in camera coordinates. Use it at a public boundary where
-    a point behind the camera means the caller's pose or data is wrong.
+    Shapes: ``points (..., P, 3)`` in camera coordinates (a tensor or a numpy array). Use it at a
+    public boundary where a point behind the camera means the caller's pose or data is wrong.
     """
     check_tensor(points, name, (None, 3))
     behind = points[..., 2] <= eps
@@ -72,36 +86,29 @@ def check_in_front(points: Tensor, name: str = "points", eps: float = DEPTH_EPS)
         raise ValueError(f"{name}: {count} of {total} points are at or behind the camera (z <= {eps})")
 
 
-def world_to_camera(points: Tensor, R: Tensor, t: Tensor) -> Tensor:
-    """Map world points into camera coordinates, ``p_cam = R @ p + t``.
-
-    Shapes: ``points (..., P, 3), R (..., 3, 3), t (..., 3) -> (..., P, 3)``; leading dims
-    broadcast. ``(R, t)`` are the extrinsics (world to camera), as OpenCV's ``rvec, tvec``.
-    """
-    check_tensor(points, "points", (None, 3))
-    check_tensor(R, "R", (3, 3))
-    check_tensor(t, "t", (3,))
-    check_broadcast({"points": points.shape[:-2], "R": R.shape[:-2], "t": t.shape[:-1]})
-    return points @ R.transpose(-1, -2) + t.unsqueeze(-2)
-
-
+@accepts_numpy
 def project_points(
     points: Tensor, K: Tensor, behind: BehindPolicy = "raise", eps: float = DEPTH_EPS
 ) -> Tensor:
     """Pixel coordinates of camera-frame points under the pinhole model ``K @ (x/z, y/z, 1)``.
 
-    Shapes: ``points (..., P, 3), K (..., 3, 3) -> (..., P, 2)``; leading dims broadcast. With
-    ``behind="raise"`` (default) any point with ``z <= eps`` raises ``ValueError`` naming
-    ``points``; with ``behind="clamp"`` its depth is clamped to ``eps`` (gradients w.r.t. that
-    depth are then zero), which keeps an optimisation running without NaN or sign flips.
+    Shapes: ``points (..., P, 3), K (..., 3, 3) -> (..., P, 2)``; leading dims broadcast. Takes
+    torch tensors or numpy arrays and returns the same kind (numpy is computed in torch). A point
+    with ``z <= eps`` is handled by ``behind``: ``"raise"`` (default) raises ``ValueError`` naming
+    ``points``; ``"clamp"`` clamps its depth to ``eps`` (gradients w.r.t. that depth are then
+    zero); ``"inf"`` gives it ``+inf`` for both coordinates (with zero gradients). Gradients of
+    the points in front are the same under every policy.
     """
     check_tensor(points, "points", (None, 3))
     check_tensor(K, "K", (3, 3))
     check_broadcast({"points": points.shape[:-2], "K": K.shape[:-2]})
+    if behind not in _POLICIES:
+        raise ValueError(f"behind: expected one of {_POLICIES}, got {behind!r}")
     if behind == "raise":
         check_in_front(points, "points", eps)
-    elif behind != "clamp":
-        raise ValueError(f"behind: expected 'raise' or 'clamp', got {behind!r}")
-    depth = points[..., 2:].clamp_min(eps)
-    normalized = torch.cat((points[..., :2] / depth, torch.ones_like(depth)), dim=-1)
-    return (normalized @ K.transpose(-1, -2))[..., :2]
+    depth = points[..., 2:]
+    normalized = torch.cat((points[..., :2] / depth.clamp_min(eps), torch.ones_like(depth)), dim=-1)
+    pixels = (normalized @ K.transpose(-1, -2))[..., :2]
+    if behind == "inf":
+        pixels = torch.where(depth <= eps, torch.inf, pixels)
+    return pixels

@@ -3,8 +3,9 @@
 Conventions: rotation matrices act on column vectors (``y = R @ x``); axis-angle vectors have
 the rotation angle as their norm; the 6D representation of Zhou et al. (CVPR 2019) is the first
 two COLUMNS of the matrix concatenated, ``(R00, R10, R20, R01, R11, R21)``, mapped back by
-Gram-Schmidt. Every function accepts any leading batch dims. The math lives in ``roma``; this
-module fixes our names and conventions and validates inputs.
+Gram-Schmidt. Every function accepts any leading batch dims. The conversions live in ``roma``;
+this module fixes our names and conventions and validates inputs. The geodesic angle is written
+here because roma's chordal form loses precision near pi, where the metrics need it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import roma
 import torch
 from torch import Tensor
 
+from hoirecon.geometry._arrays import accepts_numpy
 from hoirecon.geometry._checks import check_broadcast, check_tensor
 
 _GRAMSCHMIDT_EPS = 1e-12
@@ -61,14 +63,23 @@ def rotmat_to_rot6d(rotmat: Tensor) -> Tensor:
     return torch.cat((rotmat[..., :, 0], rotmat[..., :, 1]), dim=-1)
 
 
+@accepts_numpy
 def geodesic_angle(R_a: Tensor, R_b: Tensor) -> Tensor:
-    """Angle in radians, in ``[0, pi]``, of the relative rotation ``R_a^T @ R_b``.
+    """Angle in radians, in ``[0, pi]``, of the rotation taking ``R_b`` to ``R_a``.
 
-    Shapes: ``R_a (..., 3, 3), R_b (..., 3, 3) -> (...)`` with broadcasting leading dims. Uses
-    roma's chordal formula ``|R_b - R_a|_F = 2 sqrt(2) sin(angle / 2)``, accurate for small
-    angles; the gradient is zero (a subgradient) at zero angle and unbounded at exactly ``pi``.
+    Shapes: ``R_a (..., 3, 3), R_b (..., 3, 3) -> (...)`` with broadcasting leading dims; torch
+    tensors or numpy arrays (numpy in, numpy out). The angle of ``Q = R_a @ R_b^T`` is taken as
+    ``atan2(sin, cos)`` with ``cos = (tr Q - 1) / 2`` and ``sin = |vee(Q - Q^T)| / 2``, which keeps
+    full precision near both 0 and pi (``arccos`` of the trace loses about half the digits there,
+    the chordal ``asin`` form near pi). The gradient is zero (a subgradient) at exactly 0 and pi.
     """
     check_tensor(R_a, "R_a", (3, 3))
     check_tensor(R_b, "R_b", (3, 3))
     check_broadcast({"R_a": R_a.shape[:-2], "R_b": R_b.shape[:-2]})
-    return roma.rotmat_geodesic_distance(R_a, R_b)
+    relative = R_a @ R_b.transpose(-1, -2)
+    cos = 0.5 * (relative.diagonal(dim1=-2, dim2=-1).sum(dim=-1) - 1.0)
+    vee = torch.stack((relative[..., 2, 1] - relative[..., 1, 2],
+                       relative[..., 0, 2] - relative[..., 2, 0],
+                       relative[..., 1, 0] - relative[..., 0, 1]), dim=-1)
+    sin = 0.5 * torch.linalg.vector_norm(vee, dim=-1)
+    return torch.atan2(sin, cos.clamp(-1.0, 1.0))

@@ -1,50 +1,39 @@
 """The 2.5D keypoint representation of the paper (eq. 5-7) and cameras in the human frame.
 
 The human frame has its origin at the pelvis and SMPL's canonical axes (y up, z out of the
-body's front, x to the body's left). A camera is ``(cam_rotation, cam_center)``: ``cam_rotation``
-maps CAMERA axes (OpenCV: x right, y down, z forward) into the human frame and ``cam_center`` is
-the optical centre in the human frame, so a human-frame point ``X`` has camera coordinates
-``cam_rotation^T @ (X - cam_center)``. The 2.5D representation of ``N`` keypoints stacks their
-unit ray directions from the camera centre (in the human frame) and the centre itself; it is the
-same whether computed from 3D points or from their pixels, whatever the intrinsics and the roll
-of the camera about its centre. Pairs are returned as named tuples, so they unpack like tuples
-and still carry field names.
+body's front, x to the body's left). A camera in the human frame is the
+:class:`~hoirecon.geometry.transforms.RigidTransform` from camera coordinates (OpenCV: x right,
+y down, z forward) to the human frame: its ``rotation`` (the paper's ``R_cam``) maps camera axes
+into the human frame and its ``translation`` (``t_cam``) is the optical centre in the human
+frame, so a human-frame point ``X`` has camera coordinates ``R_cam^T @ (X - t_cam)``, which is
+``camera.inverse().apply(X)``. The 2.5D representation of ``N`` keypoints stacks their unit ray
+directions from the camera centre (in the human frame) and the centre itself; it is the same
+whether computed from 3D points or from their pixels, whatever the intrinsics and the roll of
+the camera about its centre.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from hoirecon.geometry._checks import check_broadcast, check_tensor
 from hoirecon.geometry.camera import focal_xy
+from hoirecon.geometry.transforms import RigidTransform
 
 _NORM_EPS = 1e-12
 
 
-class HumanFrameCamera(NamedTuple):
-    """A camera in the human frame: ``rotation (..., 3, 3)`` (camera axes to human axes) and
-    ``center (..., 3)`` (optical centre, human frame)."""
-
-    rotation: Tensor
-    center: Tensor
-
-
-class RigidTransform(NamedTuple):
-    """A rigid map ``p' = rotation @ p + translation`` with ``rotation (..., 3, 3)`` and
-    ``translation (..., 3)``."""
-
-    rotation: Tensor
-    translation: Tensor
-
-
-class X25D(NamedTuple):
-    """A 2.5D representation split into ``rays (..., N, 3)`` (unit) and ``cam_center (..., 3)``."""
+@dataclass(frozen=True, eq=False)
+class X25D:
+    """A 2.5D representation split into its rays and its camera centre."""
 
     rays: Tensor
+    """(..., N, 3) unit rays from the camera centre to the keypoints, human frame."""
     cam_center: Tensor
+    """(..., 3) camera centre, human frame."""
 
 
 def points_to_rays(points: Tensor, cam_center: Tensor) -> Tensor:
@@ -106,32 +95,30 @@ def from_x25d(x25d: Tensor) -> X25D:
     return X25D(rays=x25d[..., :-1, :], cam_center=x25d[..., -1, :])
 
 
-def camera_from_human_pose(global_orient_rotmat: Tensor, pelvis_cam: Tensor) -> HumanFrameCamera:
+def camera_from_human_pose(global_orient_rotmat: Tensor, pelvis_cam: Tensor) -> RigidTransform:
     """The camera ``rho = (R_cam, t_cam)`` in the human frame, from the body's pose in the camera.
 
-    Shapes: ``global_orient_rotmat (..., 3, 3), pelvis_cam (..., 3) -> HumanFrameCamera(
-    rotation (..., 3, 3), center (..., 3))``. The body maps human-frame points into the camera
-    as ``p_cam = G @ X + pelvis_cam``, so ``R_cam = G^T`` and ``t_cam = -G^T @ pelvis_cam``.
+    Shapes: ``global_orient_rotmat (..., 3, 3), pelvis_cam (..., 3) -> RigidTransform(rotation
+    (..., 3, 3), translation (..., 3))``, camera coordinates to the human frame. The body maps
+    human-frame points into the camera as ``p_cam = G @ X + pelvis_cam``, so the camera is the
+    inverse motion: ``R_cam = G^T`` and ``t_cam = -G^T @ pelvis_cam``.
     """
     check_tensor(global_orient_rotmat, "global_orient_rotmat", (3, 3))
     check_tensor(pelvis_cam, "pelvis_cam", (3,))
     check_broadcast({"global_orient_rotmat": global_orient_rotmat.shape[:-2],
                      "pelvis_cam": pelvis_cam.shape[:-1]})
-    rotation = global_orient_rotmat.transpose(-1, -2)
-    center = -(rotation @ pelvis_cam.unsqueeze(-1)).squeeze(-1)
-    return HumanFrameCamera(rotation=rotation, center=center)
+    return RigidTransform(rotation=global_orient_rotmat, translation=pelvis_cam).inverse()
 
 
 def human_to_camera(cam_rotation: Tensor, cam_center: Tensor) -> RigidTransform:
     """The rigid map from human-frame points to camera coordinates, ``p_cam = R @ p + t``.
 
     Shapes: ``cam_rotation (..., 3, 3), cam_center (..., 3) -> RigidTransform(rotation
-    (..., 3, 3), translation (..., 3))`` with ``R = cam_rotation^T`` and ``t = -R @ cam_center``;
-    the inverse of :func:`camera_from_human_pose`.
+    (..., 3, 3), translation (..., 3))`` with ``R = cam_rotation^T`` and ``t = -R @ cam_center``:
+    the inverse of the camera ``RigidTransform(cam_rotation, cam_center)``, i.e. the body's pose
+    in the camera that :func:`camera_from_human_pose` started from.
     """
     check_tensor(cam_rotation, "cam_rotation", (3, 3))
     check_tensor(cam_center, "cam_center", (3,))
     check_broadcast({"cam_rotation": cam_rotation.shape[:-2], "cam_center": cam_center.shape[:-1]})
-    rotation = cam_rotation.transpose(-1, -2)
-    translation = -(rotation @ cam_center.unsqueeze(-1)).squeeze(-1)
-    return RigidTransform(rotation=rotation, translation=translation)
+    return RigidTransform(rotation=cam_rotation, translation=cam_center).inverse()

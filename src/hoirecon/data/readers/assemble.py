@@ -19,7 +19,7 @@ import torch
 
 from hoirecon.data.readers.records import BodyParams, ObjectPose, axis_angle
 from hoirecon.data.sample import NUM_BODY_JOINTS, Estimate, GroundTruth
-from hoirecon.geometry import camera_from_human_pose
+from hoirecon.geometry import camera_from_human_pose, project_points
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,9 @@ def ground_truth(body: BodyParams, joints: BodyJoints, obj: ObjectPose,
 
 
 def project(points_cam: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    """Pinhole projection of camera-frame points (P, 3) to pixels (P, 2)."""
-    uvw = points_cam @ intrinsics.T
-    return uvw[:, :2] / uvw[:, 2:3]
+    """Pinhole projection of camera-frame points (P, 3) to pixels (P, 2); raises ValueError
+    on a point at or behind the camera (callers keep the points in front)."""
+    return project_points(points_cam, intrinsics)
 
 
 def estimate(betas: np.ndarray, body_pose: np.ndarray, rotation: np.ndarray, transl: np.ndarray,
@@ -118,4 +118,4 @@ def camera_in_human_frame(rotation: np.ndarray, pelvis_cam: np.ndarray) -> tuple
     ``rotation^T`` and its centre ``-rotation^T @ pelvis_cam``."""
     cam = camera_from_human_pose(torch.as_tensor(rotation, dtype=torch.float64),
                                  torch.as_tensor(pelvis_cam, dtype=torch.float64))
-    return cam.rotation.numpy(), cam.center.numpy()
+    return cam.rotation.numpy(), cam.translation.numpy()

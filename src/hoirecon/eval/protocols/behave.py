@@ -41,7 +41,8 @@ def evaluate_behave(data: str | Path, fits: str | Path, samples: int = PAPER_SAM
     inputs = load_fit_inputs(data, fits, body_model)
     keys = [m.key for m in BEHAVE_METRICS]
     table = empty_table(inputs, keys)
-    for _, _, batch in mesh_batches(inputs):
+    for chunk in mesh_batches(inputs):
+        batch = chunk.meshes
         chamfers = surface_errors(batch, samples, seed, align=True) * CM_PER_M
         table.values[keys[0]][batch.frame_numbers] = chamfers[:, 0]
         table.values[keys[1]][batch.frame_numbers] = chamfers[:, 1]

@@ -17,6 +17,7 @@ import numpy as np
 from hoirecon.eval.protocols.pose_errors import with_identity
 from hoirecon.eval.protocols.result import EvalInputError
 from hoirecon.eval.protocols.submission import RhobinFile, Sequence
+from hoirecon.geometry import RigidTransform
 from hoirecon.objects import CATEGORIES, get_category_template
 
 
@@ -29,13 +30,11 @@ class FileTemplate:
     """(V, 3) object-frame vertices."""
     faces: np.ndarray
     """(F, 3) triangles."""
-    sym_rots: np.ndarray
-    """(S, 3, 3) symmetry rotations, identity first."""
-    sym_trans: np.ndarray
-    """(S, 3) symmetry translations."""
+    symmetries: RigidTransform
+    """(S,) object-frame symmetries (numpy fields), identity first."""
 
 
-def _symmetries(raw: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+def _symmetries(raw: Any, where: str) -> RigidTransform:
     rots, trans = [], []
     for k, item in enumerate(raw if raw is not None else []):
         try:
@@ -52,7 +51,7 @@ def _symmetries(raw: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
         rots.append(rot)
         trans.append(t)
     if not rots:
-        return np.eye(3)[None], np.zeros((1, 3))
+        return RigidTransform(rotation=np.eye(3)[None], translation=np.zeros((1, 3)))
     return with_identity(np.stack(rots), np.stack(trans))
 
 
@@ -68,8 +67,7 @@ def _from_file(raw: Any, name: str, where: str) -> FileTemplate:
     if verts.ndim != 2 or verts.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3:
         raise EvalInputError(f"{where}: expected verts (V, 3) and faces (F, 3), got "
                              f"{verts.shape} and {faces.shape}")
-    rots, trans = _symmetries(raw.get("symmetries"), where)
-    return FileTemplate(name, verts, faces.astype(np.intp), rots, trans)
+    return FileTemplate(name, verts, faces.astype(np.intp), _symmetries(raw.get("symmetries"), where))
 
 
 class TemplateLookup:
@@ -95,9 +93,8 @@ class TemplateLookup:
                               f"{self.ref.path}: templates[{name!r}]")
         if name in CATEGORIES:
             template = get_category_template(name)
-            rots, trans = with_identity(template.symmetry_rotations,
-                                        template.symmetry_translations)
-            return FileTemplate(name, template.vertices, template.faces, rots, trans)
+            symmetries = with_identity(template.symmetry_rotations, template.symmetry_translations)
+            return FileTemplate(name, template.vertices, template.faces, symmetries)
         raise EvalInputError(
             f"{self.ref.path}: sequence {seq_name!r}: unknown object {name!r}; add "
             f"templates[{name!r}] = {{'verts', 'faces'}} to the reference file, or use a "

@@ -176,8 +176,30 @@ def _log_skips(pairs: CategoryPairs) -> None:
                         "with an unusable fit", ", ".join(bad[:3]))
 
 
+@dataclass(frozen=True)
+class HumanFrameMeshes:
+    """Posed meshes of B rows of one side (prediction or ground truth), in the human frame."""
+
+    body: np.ndarray
+    """(B, V, 3) body vertices, pelvis at the origin."""
+    object: np.ndarray
+    """(B, W, 3) object vertices."""
+
+
+@dataclass(frozen=True)
+class CategoryBatch:
+    """One chunk of scored rows of a category, with their meshes."""
+
+    pairs: CategoryPairs
+    """The category's ground truth and fits."""
+    rows: np.ndarray
+    """(B,) indices into the category's rows."""
+    meshes: MeshBatch
+    """Their meshes; ``meshes.frame_numbers`` are positions in the run-wide table."""
+
+
 def human_frame_meshes(inputs: FitInputs, pairs: CategoryPairs, rows: np.ndarray,
-                       side: str) -> tuple[np.ndarray, np.ndarray]:
+                       side: str) -> HumanFrameMeshes:
     """Body (B, V, 3) and object (B, W, 3) vertices of ``rows`` of one side ("gt"/"pred")."""
     params = pairs.gt if side == "gt" else pairs.pred
     model = inputs.bodies.get(inputs.gender)
@@ -187,13 +209,13 @@ def human_frame_meshes(inputs: FitInputs, pairs: CategoryPairs, rows: np.ndarray
     obj = pairs.template.transformed(params["object_rotation"][rows],
                                      params["object_translation"][rows],
                                      params["object_scale"][rows])
-    return body, np.asarray(obj, dtype=np.float64)
+    return HumanFrameMeshes(body=body, object=np.asarray(obj, dtype=np.float64))
 
 
-def mesh_batches(inputs: FitInputs) -> Iterator[tuple[CategoryPairs, np.ndarray, MeshBatch]]:
-    """Yield ``(pairs, rows, batch)`` for chunks of scored rows of every category.
+def mesh_batches(inputs: FitInputs) -> Iterator[CategoryBatch]:
+    """Yield the chunks of scored rows of every category with their meshes.
 
-    ``rows`` (B,) index the category's rows; ``batch.frame_numbers`` are positions in the
+    ``rows`` (B,) index the category's rows; ``meshes.frame_numbers`` are positions in the
     run-wide table (categories in fitted order, rows in dataset order).
     """
     offset = 0
@@ -202,8 +224,9 @@ def mesh_batches(inputs: FitInputs) -> Iterator[tuple[CategoryPairs, np.ndarray,
         faces = inputs.bodies.get(inputs.gender).faces
         for part in chunks(len(ok)):
             rows = ok[part]
-            pred_body, pred_obj = human_frame_meshes(inputs, pairs, rows, "pred")
-            gt_body, gt_obj = human_frame_meshes(inputs, pairs, rows, "gt")
-            yield pairs, rows, MeshBatch(pred_body, pred_obj, gt_body, gt_obj, faces,
-                                         pairs.template.faces, offset + rows)
+            pred = human_frame_meshes(inputs, pairs, rows, "pred")
+            gt = human_frame_meshes(inputs, pairs, rows, "gt")
+            meshes = MeshBatch(pred.body, pred.object, gt.body, gt.object, faces,
+                               pairs.template.faces, offset + rows)
+            yield CategoryBatch(pairs=pairs, rows=rows, meshes=meshes)
         offset += len(pairs.image_ids)

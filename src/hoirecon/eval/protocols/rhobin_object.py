@@ -67,13 +67,13 @@ def _score_sequence(m: SequenceMatch, template: FileTemplate, points: np.ndarray
     est = place_behave(points, m.pred.obj_rots[p], m.pred.obj_trans[p], scales)
     gt_scales = m.ref.obj_scales[r] if m.ref.obj_scales is not None else np.ones(len(r))
     for i, frame in enumerate(r):
-        surface, pixel = surface_and_projection_distance(
+        distances = surface_and_projection_distance(
             est[i], points, m.ref.obj_rots[frame], m.ref.obj_trans[frame], gt_scales[i],
-            template.sym_rots, template.sym_trans, M.BEHAVE_K)
-        table.values["mssd_mm"][at[i]] = surface * MM_PER_M
-        table.values["mspd_px"][at[i]] = pixel
+            template.symmetries, M.BEHAVE_K)
+        table.values["mssd_mm"][at[i]] = distances.surface * MM_PER_M
+        table.values["mspd_px"][at[i]] = distances.pixel
     table.values["re_deg"][at] = symmetric_rotation_errors(
-        m.pred.obj_rots[p], m.ref.obj_rots[r], template.sym_rots) if len(ok) else []
+        m.pred.obj_rots[p], m.ref.obj_rots[r], template.symmetries) if len(ok) else []
     table.values["diameter_mm"][m.offset:m.offset + len(m.ref_rows)] = diameter * MM_PER_M
 
 

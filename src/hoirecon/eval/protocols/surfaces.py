@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hoirecon.eval.metrics import chamfer_distance
-from hoirecon.eval.procrustes import apply_similarity, similarity_transforms
 from hoirecon.eval.sampling import sample_surface
+from hoirecon.geometry import procrustes
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def align_predictions(batch: MeshBatch) -> MeshBatch:
     n_body = batch.pred_body.shape[1]
     pred = np.concatenate([batch.pred_body, batch.pred_object], axis=1)
     gt = np.concatenate([batch.gt_body, batch.gt_object], axis=1)
-    aligned = apply_similarity(pred, *similarity_transforms(pred, gt, scale=True))
+    aligned = procrustes(pred, gt).apply(pred)
     return MeshBatch(aligned[:, :n_body], aligned[:, n_body:], batch.gt_body, batch.gt_object,
                      batch.body_faces, batch.object_faces, batch.frame_numbers)
 

@@ -82,14 +82,15 @@ def evaluate_wildhoi(data: str | Path, fits: str | Path, samples: int = PAPER_SA
     """
     inputs = load_fit_inputs(data, fits, body_model)
     table = empty_table(inputs, [m.key for m in WILDHOI_METRICS])
-    for pairs, rows, batch in mesh_batches(inputs):
+    for chunk in mesh_batches(inputs):
+        pairs, rows, batch = chunk.pairs, chunk.rows, chunk.meshes
         at = batch.frame_numbers
         chamfers = surface_errors(batch, samples, seed, align=False) * CM_PER_M
         table.values["smpl_cd_cm"][at], table.values["object_cd_cm"][at] = chamfers.T
-        sym_rots, _ = with_identity(pairs.template.symmetry_rotations,
-                                    pairs.template.symmetry_translations)
+        symmetries = with_identity(pairs.template.symmetry_rotations,
+                                   pairs.template.symmetry_translations)
         table.values["rot_err_deg"][at] = symmetric_rotation_errors(
-            pairs.pred["object_rotation"][rows], pairs.gt["object_rotation"][rows], sym_rots)
+            pairs.pred["object_rotation"][rows], pairs.gt["object_rotation"][rows], symmetries)
         offset = pairs.pred["object_translation"][rows] - pairs.gt["object_translation"][rows]
         table.values["trans_err_cm"][at] = np.linalg.norm(offset, axis=1) * CM_PER_M
     mark_unsampled(table, "smpl_cd_cm")
