@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-deps bench images clean
+.PHONY: demo test lint install system-deps bench images clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ demo: $(STAMP)
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) system-deps
+# Lint first: ruff, then the layer contract (geometry/body/objects/render < data < prior < fitting < ...).
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/lint-imports
+
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -17,6 +17,8 @@ from functools import cached_property
 
 import numpy as np
 
+from hoirecon.geometry import project_points
+
 __all__ = ["Camera", "look_at_camera"]
 
 _ORTHO_TOL = 1e-5
@@ -95,12 +97,9 @@ class Camera:
     def project(self, points_cam: np.ndarray) -> np.ndarray:
         """Project camera-space points (P, 3) to pixel coordinates (P, 2) ``(u, v)``.
 
-        Points with ``z <= 0`` give non-finite or meaningless values; callers mask them.
+        Points at or behind the camera (``z <= eps``) get ``inf`` coordinates; callers mask them.
         """
-        p = np.asarray(points_cam, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            uvw = p @ self.K.T
-            return uvw[:, :2] / uvw[:, 2:3]
+        return project_points(np.asarray(points_cam, dtype=np.float64), self.K, behind="inf")
 
     def in_image(self, uv: np.ndarray) -> np.ndarray:
         """(P,) bool: pixel coordinates (P, 2) fall inside the image footprint."""
