@@ -14,8 +14,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from hoirecon.data.dataset import write_category
-from hoirecon.io.atomic import atomic_write_json
 from hoirecon.data.format import FORMAT_VERSION
+from hoirecon.io.atomic import atomic_write_json
 from hoirecon.io.fits import FIT_COLUMNS, FitResults, save_fits, write_fit_info
 
 SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]

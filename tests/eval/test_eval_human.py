@@ -9,7 +9,6 @@ from scipy.spatial.transform import Rotation
 
 from hoirecon.eval.metrics import (
     AUC_MAX_MM,
-    procrustes_align,
     PCK_THRESHOLD_MM,
     RHOBIN_MPJAE_JOINTS,
     RHOBIN_PCK_JOINTS,
@@ -19,6 +18,7 @@ from hoirecon.eval.metrics import (
     mpjpe,
     mpjpe_pa,
     pck,
+    procrustes_align,
 )
 
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from hoirecon.body import load_body_model
 from hoirecon.data.dataset import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
+from hoirecon.data.synthetic.observation import noiseless
 from hoirecon.eval.contact_truth import contact_truth
 from hoirecon.fitting.body_parts import body_part_vertices
 from hoirecon.fitting.occlusion import (
@@ -43,7 +44,7 @@ def body():
 @pytest.fixture(scope="module")
 def synth_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("occ")
-    generate(root, SynthConfig(categories=(CATEGORY,), train=32, test=6, image_size=64, seed=0))
+    generate(root, SynthConfig(categories=(CATEGORY,), train=32, test=6, image_size=64, seed=0, observation=noiseless()))
     return root
 
 

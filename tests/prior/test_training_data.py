@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from hoirecon.data import load_dataset
-from hoirecon.data.synthetic.estimators import EstimatorNoise
 from hoirecon.data.synthetic.generator import SynthConfig, generate
+from hoirecon.data.synthetic.observation import noiseless
 from hoirecon.geometry import points_to_rays
 from hoirecon.objects import get_category_template
 from hoirecon.prior import EncoderConfig, FlowConfig, TrainConfig, load_prior
@@ -21,8 +21,7 @@ from hoirecon.prior.training_data import ground_truth_groups, layout_for, observ
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    clean = EstimatorNoise(keypoint_px=0.0, object_keypoint_px=0.0)
-    config = SynthConfig(categories=("basketball",), train=24, test=4, seed=4, image_size=96, noise=clean)
+    config = SynthConfig(categories=("basketball",), train=24, test=4, seed=4, image_size=96, observation=noiseless())
     return generate(tmp_path_factory.mktemp("prior") / "ds", config)
 
 
@@ -76,8 +75,7 @@ def test_train_category_writes_a_usable_prior(data: Path, tmp_path: Path) -> Non
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    clean = EstimatorNoise(keypoint_px=0.0, object_keypoint_px=0.0)
-    config = SynthConfig(categories=("basketball",), train=10, test=3, seed=5, image_size=96, noise=clean)
+    config = SynthConfig(categories=("basketball",), train=10, test=3, seed=5, image_size=96, observation=noiseless())
     return generate(tmp_path_factory.mktemp("image-prior") / "ds", config)
 
 

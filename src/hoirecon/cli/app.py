@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import typer
 from rich.logging import RichHandler
@@ -11,6 +10,7 @@ from rich.logging import RichHandler
 from hoirecon import __version__
 from hoirecon.cli.common import console
 from hoirecon.cli.data_cmds import data_app, preview, synth
+from hoirecon.cli.demo_cmd import demo
 from hoirecon.cli.eval_cmds import eval_app
 from hoirecon.cli.fit_cmd import export_rhobin, fit, fit_image
 from hoirecon.cli.occlusion_cmd import occlusion
@@ -30,6 +30,7 @@ app.command()(occlusion)
 app.command()(fit)
 app.command("fit-image")(fit_image)
 app.command("export-rhobin")(export_rhobin)
+app.command()(demo)
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 
@@ -48,24 +49,6 @@ def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debu
 def version() -> None:
     """Print the installed hoirecon version."""
     typer.echo(__version__)
-
-
-@app.command()
-def demo(
-    out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder (report.html, results.*, scenes/)."),
-    quick: bool = typer.Option(False, "--quick", help="A smaller run (about 2 minutes on 2 cores)."),
-    fresh: bool = typer.Option(False, "--fresh", help="Recompute every stage instead of reusing cached ones."),
-    seed: int = typer.Option(0, help="Master seed."),
-) -> None:
-    """Run the whole paper end to end on the embedded defaults and write a report."""
-    from hoirecon.demo import DemoConfig, run_demo
-
-    config = DemoConfig(seed=seed)
-    config = config.quick() if quick else config
-    with console.status("demo") as spinner:
-        outputs = run_demo(out, config, fresh=fresh, status=lambda name: spinner.update(f"demo: {name}"))
-    console.print(f"wrote {outputs.out / 'report.html'}, results.md, results.json")
-    console.print((outputs.out / "results.md").read_text(), markup=False)
 
 
 def main() -> None:

@@ -7,22 +7,27 @@ too few frames) end with one line naming the file or key and exit code 2.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from hoirecon.cli.common import console, exit_with_error, out_console, progress_bar
+from hoirecon.eval.protocols import (
+    evaluate_behave,
+    evaluate_behave_files,
+    evaluate_human_files,
+    evaluate_joint_files,
+    evaluate_object_files,
+    evaluate_wildhoi,
+)
+from hoirecon.eval.report import compare, write_report
+from hoirecon.io.atomic import atomic_write_bytes
+
 eval_app = typer.Typer(help="Score reconstructions with the WildHOI, BEHAVE and RHOBIN protocols.",
                        no_args_is_help=True)
-out_console = Console()
-err_console = Console(stderr=True)
-log = logging.getLogger(__name__)
-
-INPUT_ERROR_EXIT = 2
 
 DataOpt = typer.Option(None, "--data", help="Dataset folder with the test ground truth.")
 FitsOpt = typer.Option(None, "--fits", help="Output folder holding fits/<category>.npz.")
@@ -39,26 +44,20 @@ ModelsOpt = typer.Option(None, "--model-folder", "--body-model",
 Samples10k = typer.Option(10_000, "--samples", min=1, help="Surface samples per mesh.")
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=INPUT_ERROR_EXIT)
-
-
 def _run(score: Callable[[], object], report: Path | None, name: str | None) -> None:
     """Run a protocol, print its leaderboard row, write the report; input errors exit 2."""
-    from hoirecon.eval.report import write_report
-
     try:
-        with err_console.status("evaluating..."):
+        with progress_bar(transient=True) as bar:
+            bar.add_task("evaluating", total=None)
             result = score()
-    except (ValueError, FileNotFoundError, KeyError, OSError) as error:
-        raise _fail(str(error).strip("'\"")) from None
+    except (ValueError, KeyError, OSError) as error:
+        exit_with_error(error)
     if name:
         result.method = name
     print_result(result)
     if report is not None:
         files = write_report(result, report)
-        err_console.print(f"wrote {files.summary_md.parent}")
+        console.print(f"wrote {files.summary_md.parent}")
 
 
 def print_result(result) -> None:  # noqa: ANN001 - a ProtocolResult
@@ -90,8 +89,6 @@ def wildhoi(
 
     Human frame (pelvis at the origin, zero orientation), no Procrustes.
     """
-    from hoirecon.eval.protocols import evaluate_wildhoi
-
     _run(lambda: evaluate_wildhoi(data, fits, samples, seed, body_model), report, name)
 
 
@@ -112,8 +109,6 @@ def behave(
 
     Inputs: a dataset and fits (--data/--fits), or RHOBIN files (--pred/--ref).
     """
-    from hoirecon.eval.protocols import evaluate_behave, evaluate_behave_files
-
     files_mode = pred is not None and ref is not None and data is None and fits is None
     data_mode = data is not None and fits is not None and pred is None and ref is None
     if not (files_mode or data_mode):
@@ -135,8 +130,6 @@ def rhobin_object(
     name: str = NameOpt,
 ) -> None:
     """RHOBIN object track: MSSD (mm), MSPD (px), RE (deg), their average recalls and AR-all."""
-    from hoirecon.eval.protocols import evaluate_object_files
-
     _run(lambda: evaluate_object_files(pred, ref, samples, seed), report, name)
 
 
@@ -149,8 +142,6 @@ def rhobin_human(
     name: str = NameOpt,
 ) -> None:
     """RHOBIN human track: MPJPE, MPJPE-PA (mm), PCK@50mm, AUC, MPJAE, MPJAE-PA (deg)."""
-    from hoirecon.eval.protocols import evaluate_human_files
-
     _run(lambda: evaluate_human_files(pred, ref, model_folder), report, name)
 
 
@@ -165,8 +156,6 @@ def rhobin_joint(
     name: str = NameOpt,
 ) -> None:
     """RHOBIN joint track: BEHAVE protocol with 6,000 samples, SMPL/object chamfer in mm."""
-    from hoirecon.eval.protocols import evaluate_joint_files
-
     _run(lambda: evaluate_joint_files(pred, ref, model_folder, samples, seed), report, name)
 
 
@@ -178,15 +167,12 @@ def compare_cmd(
     out: Path = typer.Option(None, "--out", help="Write the Markdown table to this file."),
 ) -> None:
     """One table per protocol, one row per method, optionally next to the published numbers."""
-    from hoirecon.io.atomic import atomic_write_bytes
-    from hoirecon.eval.report import compare
-
     try:
         text = compare(folders, published=published).to_markdown()
     except ValueError as error:
-        raise _fail(str(error)) from None
+        exit_with_error(error)
     if out is not None:
         atomic_write_bytes(out, text.encode())
-        err_console.print(f"wrote {out}")
+        console.print(f"wrote {out}")
     else:
         typer.echo(text)

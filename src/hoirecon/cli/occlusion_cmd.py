@@ -13,23 +13,11 @@ import numpy as np
 import typer
 from rich.markup import escape
 
-from hoirecon.cli.common import console
-from hoirecon.fitting.occlusion import contacts
-from hoirecon.io.occlusion_files import DEFAULT_DILATION, DEFAULT_ETA
-
-INPUT_ERROR_EXIT = 2
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=INPUT_ERROR_EXIT)
-
-
-def _progress_bar():  # noqa: ANN202 - a rich Progress
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, transient=False)
+from hoirecon.body import load_body_model
+from hoirecon.cli.common import console, exit_with_error, progress_bar
+from hoirecon.data.dataset import load_dataset
+from hoirecon.fitting.occlusion import compute_occlusion_maps, contacts
+from hoirecon.io.occlusion_files import DEFAULT_DILATION, DEFAULT_ETA, save_occlusion_maps
 
 
 def _summary(maps) -> str:  # noqa: ANN001 - an OcclusionMaps
@@ -56,20 +44,15 @@ def occlusion(
                                    help="SMPL/SMPL-H/SMPL-X file or folder; default: the embedded body."),
 ) -> None:
     """Average per-image occlusion maps (where body and object silhouettes meet) over a split."""
-    from hoirecon.body import load_body_model
-    from hoirecon.data.dataset import load_dataset
-    from hoirecon.fitting.occlusion import compute_occlusion_maps
-    from hoirecon.io.occlusion_files import save_occlusion_maps
-
     try:
         dataset = load_dataset(data)
         total = len(dataset.indices(category, split))
         model = load_body_model(body_model)
-    except (ValueError, FileNotFoundError, KeyError, OSError) as error:
-        raise _fail(str(error).strip("'\"")) from None
+    except (ValueError, KeyError, OSError) as error:
+        exit_with_error(error)
     if total == 0:
-        raise _fail(f"{data}: category {category!r} has no {split!r} images")
-    with _progress_bar() as bar:
+        exit_with_error(f"{data}: category {category!r} has no {split!r} images")
+    with progress_bar() as bar:
         task = bar.add_task(f"occlusion {category}", total=total)
         maps = compute_occlusion_maps(dataset, category, split, model, eta=eta, dilation=dilation,
                                       progress=lambda done, _: bar.update(task, completed=done))
@@ -77,6 +60,6 @@ def occlusion(
         console.print(f"skipped {item.image_id}: {escape(item.reason)}", highlight=False, soft_wrap=True)
     console.print(_summary(maps), highlight=False, soft_wrap=True)
     if maps.num_images == 0:
-        raise _fail(f"{data}: no usable {split!r} image of {category!r}; nothing written")
+        exit_with_error(f"{data}: no usable {split!r} image of {category!r}; nothing written")
     save_occlusion_maps(out, maps)
     console.print(f"wrote {out}", highlight=False)

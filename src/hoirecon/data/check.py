@@ -112,7 +112,7 @@ def check_category(root: Path, name: str, info: dict) -> list[Problem]:
     if k < 0:
         return [Problem(str(root / "dataset.json"), f"categories.{name}.num_object_keypoints", "missing")]
     problems: list[Problem] = []
-    groups = ["base"] + [g for g, flag in (("gt", "has_gt"), ("est", "has_estimate")) if flag in cols]
+    groups = ["base"] + [g for g, flag in (("gt", "has_gt"), ("gt_camera", "gt_cam_rotation"), ("est", "has_estimate")) if flag in cols]
     for group in groups:
         for col in columns_of(group):
             if col.name not in cols:

@@ -58,6 +58,8 @@ def _ground_truth(cols: dict[str, np.ndarray], i: int) -> GroundTruth | None:
         object_translation=cols["gt_object_translation"][i],
         object_scale=float(cols["gt_object_scale"][i]),
         object_keypoints_3d=cols["gt_object_keypoints_3d"][i],
+        cam_rotation=cols["gt_cam_rotation"][i] if "gt_cam_rotation" in cols else None,
+        cam_center=cols["gt_cam_center"][i] if "gt_cam_center" in cols else None,
     )
 
 

@@ -33,7 +33,8 @@ class Column:
     kind: str
     """numpy dtype kind: 'f' float, 'i' integer, 'b' bool, 'U' string."""
     group: str = "base"
-    """'base' (required), 'gt' or 'est' (optional groups)."""
+    """'base' (required), 'gt', 'gt_camera' or 'est' (optional groups). 'gt_camera' is the true
+    camera where the base ``cam_rotation`` / ``cam_center`` come from a body estimate."""
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -60,6 +61,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("gt_object_translation", (3,), "f", "gt"),
     Column("gt_object_scale", (), "f", "gt"),
     Column("gt_object_keypoints_3d", ("k", 3), "f", "gt"),
+    Column("gt_cam_rotation", (3, 3), "f", "gt_camera"),
+    Column("gt_cam_center", (3,), "f", "gt_camera"),
     Column("has_estimate", (), "b", "est"),
     Column("est_betas", (10,), "f", "est"),
     Column("est_body_pose", (63,), "f", "est"),

@@ -51,6 +51,11 @@ class GroundTruth:
     """Scale of the template (1 = the template's metric size)."""
     object_keypoints_3d: np.ndarray
     """(k, 3) object keypoints in the human frame."""
+    cam_rotation: np.ndarray | None = None
+    """(3, 3) the TRUE camera axes -> human frame, when the evidence camera (``Sample.cam_rotation``,
+    derived from a body estimate) differs from it; None means the sample's camera is the true one."""
+    cam_center: np.ndarray | None = None
+    """(3,) the TRUE camera centre in the human frame (see ``cam_rotation``)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,8 @@ class Sample:
         """Ground-truth object rotation (3, 3) and translation (3,) in the camera frame."""
         if self.gt is None:
             raise ValueError(f"sample {self.image_id!r} has no ground truth")
-        rotation = self.cam_rotation.T @ self.gt.object_rotation
-        translation = self.human_to_camera(self.gt.object_translation)
+        cam_rotation = self.cam_rotation if self.gt.cam_rotation is None else self.gt.cam_rotation
+        cam_center = self.cam_center if self.gt.cam_center is None else self.gt.cam_center
+        rotation = cam_rotation.T @ self.gt.object_rotation
+        translation = (self.gt.object_translation - cam_center) @ cam_rotation
         return rotation, translation

@@ -9,6 +9,7 @@ continuous symmetries, which makes a perfect estimate score a non-zero error).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -149,10 +150,8 @@ def object_diameter(points: Any) -> float:
     try:
         pts = pts[ConvexHull(pts).vertices]
     except (QhullError, ValueError):
-        try:
+        with contextlib.suppress(QhullError, ValueError):
             pts = pts[ConvexHull(pts, qhull_options="QJ").vertices]
-        except (QhullError, ValueError):
-            pass
     step = max(1, _CHUNK_VALUES // len(pts))
     return float(max(cdist(pts[i : i + step], pts).max() for i in range(0, len(pts), step)))
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hoirecon.io.atomic import atomic_write_bytes
 from hoirecon.eval.protocols.result import MetricSpec, ProtocolResult
+from hoirecon.io.atomic import atomic_write_bytes
 
 PER_FRAME_CSV = "per_frame.csv"
 SUMMARY_MD = "summary.md"

@@ -49,13 +49,3 @@ class Family:
 def sample_modes(rng: np.random.Generator, b: int, probs: list[float]) -> np.ndarray:
     """Draw (B,) mode indices with the given probabilities."""
     return rng.choice(len(probs), size=b, p=np.asarray(probs) / np.sum(probs))
-
-
-def get_family(category: str) -> Family:
-    """The interaction family of a built-in category."""
-    from hoirecon.data.synthetic import recipes_other, recipes_sports
-
-    registry = {**recipes_sports.FAMILIES, **recipes_other.FAMILIES}
-    if category not in registry:
-        raise ValueError(f"no synthetic interaction family for category {category!r}; known: {sorted(registry)}")
-    return registry[category]

@@ -14,55 +14,22 @@ import logging
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from hoirecon.data.dataset import stack_rows, write_category_columns
+from hoirecon.data.format import ANNOTATION_DIR, FORMAT_VERSION
+from hoirecon.data.synthetic.config import SynthConfig
+from hoirecon.data.synthetic.scene import SceneContext, make_rows
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
-from hoirecon.data.format import ANNOTATION_DIR, FORMAT_VERSION
-from hoirecon.data.synthetic.camera import CameraConfig
-from hoirecon.data.synthetic.estimators import EstimatorNoise
-from hoirecon.data.synthetic.scene import SceneContext, make_rows
 
+__all__ = ["SynthConfig", "chunk_plan", "generate", "generate_category"]
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 """Callback (category, images done, images total)."""
-
-
-@dataclass(frozen=True)
-class SynthConfig:
-    """What to generate."""
-
-    categories: tuple[str, ...] = ("baseball_bat", "skateboard", "basketball")
-    """Built-in categories to generate."""
-    train: int = 200
-    """Training images per category."""
-    test: int = 50
-    """Test images per category."""
-    seed: int = 0
-    """Master seed; the output is a deterministic function of the config."""
-    image_size: int = 256
-    """Width and height of the square images, pixels."""
-    chunk: int = 32
-    """Images per chunk (the unit of checkpointing and of parallel work)."""
-    workers: int = 1
-    """Worker processes (chunks are independent and seeded by position, so output does not depend on it)."""
-    body_model: str | None = None
-    """Body model file or folder (SMPL/SMPL-H/SMPL-X); None uses the embedded open body."""
-    shape_std: float = 0.8
-    """Std of the true body-shape coefficients."""
-    noise: EstimatorNoise = field(default_factory=EstimatorNoise)
-    """Error levels of the simulated estimators."""
-    camera: CameraConfig = field(default_factory=CameraConfig)
-    """Distribution of the cameras."""
-
-    def fingerprint(self) -> str:
-        """Short hash of everything that changes the output (used to validate resumed parts)."""
-        blob = json.dumps({k: v for k, v in asdict(self).items() if k != "workers"}, sort_keys=True, default=list)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def chunk_plan(config: SynthConfig) -> list[tuple[int, int, str]]:
@@ -154,7 +121,8 @@ def _manifest(config: SynthConfig) -> dict:
         "name": "hoirecon-synthetic",
         "body_model": {"name": config.body_model or "embedded", "gender": "neutral"},
         "categories": categories,
-        "generator": {"config": json.loads(json.dumps(asdict(config), default=list)), "fingerprint": config.fingerprint()},
+        "generator": {"config": json.loads(json.dumps(asdict(config), default=list)), "fingerprint": config.fingerprint(),
+                      "observation": asdict(config.resolved_observation())},
         "units": {"length": "metres", "image": "pixels"},
         "camera_convention": "opencv: x right, y down, z forward",
     }

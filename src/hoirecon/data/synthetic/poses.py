@@ -31,12 +31,12 @@ class PoseBuilder:
         self.rng = rng
         self.pose = rng.normal(0.0, jitter, (batch, 21, 3))
 
-    def add(self, joint: str, axis: str, angle: np.ndarray | float) -> "PoseBuilder":
+    def add(self, joint: str, axis: str, angle: np.ndarray | float) -> PoseBuilder:
         """Add ``angle`` (B,) or scalar radians about body axis 'x', 'y' or 'z' of ``joint``."""
         self.pose[:, _INDEX[joint], "xyz".index(axis)] += angle
         return self
 
-    def add_spine(self, axis: str, angle: np.ndarray | float) -> "PoseBuilder":
+    def add_spine(self, axis: str, angle: np.ndarray | float) -> PoseBuilder:
         """Spread a rotation evenly over spine1..spine3."""
         for joint in ("spine1", "spine2", "spine3"):
             self.add(joint, axis, np.asarray(angle) / 3.0)
@@ -46,11 +46,11 @@ class PoseBuilder:
         """A (B,) draw from U[low, high], for readable recipes."""
         return self.rng.uniform(low, high, len(self.pose))
 
-    def arms_down(self, amount: np.ndarray | float = 1.25) -> "PoseBuilder":
+    def arms_down(self, amount: np.ndarray | float = 1.25) -> PoseBuilder:
         """Lower both arms from the T-pose by ``amount`` radians."""
         return self.add("left_shoulder", "z", -np.asarray(amount)).add("right_shoulder", "z", amount)
 
-    def legs_bent(self, hip: np.ndarray | float, knee: np.ndarray | float) -> "PoseBuilder":
+    def legs_bent(self, hip: np.ndarray | float, knee: np.ndarray | float) -> PoseBuilder:
         """Flex both hips (thighs forward) and knees by the given angles."""
         for side in ("left", "right"):
             self.add(f"{side}_hip", "x", -np.asarray(hip)).add(f"{side}_knee", "x", knee)

@@ -1,10 +1,16 @@
-"""Per-chunk scene synthesis: pose bodies and objects, pick cameras, render, annotate."""
+"""Per-chunk scene synthesis: pose bodies and objects, pick cameras, render, annotate.
+
+The ``gt_*`` columns are the truth. Everything else a fit may read is simulated evidence
+(:mod:`hoirecon.data.synthetic.observation`): COCO-17 detections, detector masks, an HMR body
+and object detections; the camera in the human frame and the 22-joint layout come from the
+ESTIMATED body, never from the true one.
+"""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -13,15 +19,38 @@ from scipy.spatial.transform import Rotation
 from hoirecon.body import BodyModel, load_body_model
 from hoirecon.data.synthetic.background import random_background
 from hoirecon.data.synthetic.camera import SampledCameras, sample_cameras
-from hoirecon.data.synthetic.estimators import correspondences, detect_keypoints, perturb_body
-from hoirecon.data.synthetic.families import Draw, Family, get_family
+from hoirecon.data.synthetic.catalog import get_family
+from hoirecon.data.synthetic.config import SynthConfig
+from hoirecon.data.synthetic.detector2d import (
+    COCO_LAYOUT,
+    Detection,
+    KeypointLayout,
+    KeypointTruth,
+    box_scale,
+    detect_keypoints,
+    object_layout,
+)
+from hoirecon.data.synthetic.estimators import correspondences
+from hoirecon.data.synthetic.families import Draw, Family
+from hoirecon.data.synthetic.hmr import (
+    calibrate_pose_std,
+    camera_from_body,
+    human_frame_joints,
+    project_human_frame,
+    simulate_hmr,
+)
+from hoirecon.data.synthetic.landmarks import (
+    COCO_FROM_JOINTS,
+    BodyLandmarks,
+    coco_points,
+    find_landmarks,
+    joint_visibility,
+)
+from hoirecon.data.synthetic.masks import detector_mask
+from hoirecon.data.synthetic.observation import OBJECT_SIGMA, HmrConfig, ObservationConfig
 from hoirecon.data.synthetic.placement import ObjectPlacement
-from hoirecon.data.synthetic.landmarks import BodyLandmarks, coco_points, find_landmarks, joint_visibility
 from hoirecon.objects import ObjectTemplate, get_category_template
 from hoirecon.render import Camera, SceneMesh, render_scene, save_png
-
-if TYPE_CHECKING:
-    from hoirecon.data.synthetic.generator import SynthConfig
 
 OBJECT_COLORS = {
     "baseball_bat": (0.72, 0.52, 0.30), "tennis_racket": (0.15, 0.55, 0.85), "basketball": (0.90, 0.45, 0.12),
@@ -35,7 +64,7 @@ class SceneContext:
     """Everything a chunk needs that does not change between chunks of one category."""
 
     category: str
-    config: "SynthConfig"
+    config: SynthConfig
     family: Family
     template: ObjectTemplate
     body: BodyModel
@@ -43,16 +72,33 @@ class SceneContext:
     faces: np.ndarray
     pelvis_basis: np.ndarray
     """(11, 3) rest pelvis as an affine function of the betas: [1, betas] @ basis."""
+    observation: ObservationConfig
+    """Error levels of the simulated evidence."""
+    object_layout: KeypointLayout
+    """The object keypoint detector's layout (sigmas, left/right pairs)."""
+    pose_std: float
+    """HMR pose-noise std (radians) calibrated to the observation's PA-MPJPE on this category."""
 
     @classmethod
-    def build(cls, category: str, config: "SynthConfig") -> "SceneContext":
-        """Load the template, the embedded body and its landmarks for one category."""
+    def build(cls, category: str, config: SynthConfig) -> SceneContext:
+        """Load the template, the embedded body and its landmarks; calibrate the HMR noise."""
         body = load_body_model(config.body_model)
         with torch.no_grad():
             rest = body()
         landmarks = find_landmarks(rest.vertices[0].numpy(), rest.joints[0].numpy())
-        return cls(category, config, get_family(category), get_category_template(category), body, landmarks,
-                   np.asarray(body.faces), _pelvis_basis(body))
+        family, template, obs = get_family(category), get_category_template(category), config.resolved_observation()
+        layout = object_layout(tuple(template.keypoint_names), obs.object.sigma or OBJECT_SIGMA)
+        return cls(category, config, family, template, body, landmarks, np.asarray(body.faces), _pelvis_basis(body),
+                   obs, layout, _calibrated_pose_std(config.body_model, category, obs.hmr, config.shape_std))
+
+
+@functools.lru_cache(maxsize=64)
+def _calibrated_pose_std(body_model: str | None, category: str, hmr: HmrConfig, shape_std: float) -> float:
+    """Calibrate the HMR pose noise on 256 typical bodies of the category (fixed seed, cached)."""
+    rng = np.random.default_rng(0)
+    draw = get_family(category).pose(rng, 256)
+    betas = np.clip(rng.normal(0.0, shape_std, (256, 10)), -2.5, 2.5)
+    return calibrate_pose_std(load_body_model(body_model), betas, draw.body_pose, hmr)
 
 
 def _pelvis_basis(body: BodyModel) -> np.ndarray:
@@ -82,42 +128,59 @@ def _project(points_cam: np.ndarray, k: np.ndarray) -> np.ndarray:
     return uvw[:, :2] / uvw[:, 2:3]
 
 
-def _body_estimate(ctx: SceneContext, rng: np.random.Generator, row: dict, pelvis_cam: np.ndarray) -> dict:
-    est = perturb_body(rng, row["gt_betas"], row["gt_body_pose"], row["gt_global_orient"], pelvis_cam, ctx.config.noise)
-    rest_pelvis = np.concatenate([[1.0], est["betas"]]) @ ctx.pelvis_basis
-    return {"est_betas": est["betas"], "est_body_pose": est["body_pose"], "est_global_orient": est["global_orient"],
-            "est_transl": est["pelvis_cam"] - rest_pelvis}
+def _instance_truth(instance: np.ndarray, uv: np.ndarray, visible: np.ndarray, target: int, other: int,
+                    size: tuple[int, int]) -> KeypointTruth:
+    """What the renderer says about the true points (P, 2) of instance ``target``."""
+    mask = instance == target
+    pix = np.clip(np.round(uv).astype(int), 0, np.array(size) - 1)
+    inside = (uv >= 0).all(axis=1) & (uv <= np.array(size, float) - 1.0).all(axis=1)
+    behind_other = ~visible & inside & (instance[pix[:, 1], pix[:, 0]] == other)
+    pixels = np.argwhere(mask)[:, ::-1].astype(float)
+    return KeypointTruth(uv, visible, behind_other, box_scale(mask, uv, size), pixels)
 
 
-def _annotate(ctx: SceneContext, rng: np.random.Generator, scene: dict, result, k: np.ndarray) -> dict:
-    """Keypoints, visibility and estimator outputs of one rendered image."""
-    size = (ctx.config.image_size, ctx.config.image_size)
-    t = ctx.template
+def _detections(ctx: SceneContext, rng: np.random.Generator, scene: dict, result, k: np.ndarray) -> tuple[Detection, Detection]:
+    """The COCO-17 body detection and the object keypoint detection of one rendered image."""
+    size, obs, t = (ctx.config.image_size, ctx.config.image_size), ctx.observation, ctx.template
     body_vis = joint_visibility(result.vertex_visible[0], ctx.landmarks)
+    coco_vis = np.concatenate([result.vertex_visible[0][ctx.landmarks.face_vertices], body_vis[list(COCO_FROM_JOINTS)]])
+    coco = _instance_truth(result.instance, _project(scene["coco_cam"], k), coco_vis, 1, 2, size)
     obj_vis = np.array([result.vertex_visible[1][ids].any() for ids in t.keypoint_vertex_ids])
-    points = np.concatenate([scene["joints_cam"][:22], scene["obj_kp_cam"]])
-    visible = np.concatenate([body_vis, obj_vis])
-    uv, conf = detect_keypoints(rng, _project(points, k), visible, size, ctx.config.noise.keypoint_px)
-    coco_uv = _project(scene["coco_cam"], k)
-    coco_vis = result.vertex_visible[0][ctx.landmarks.face_vertices]
-    coco_vis = np.concatenate([coco_vis, body_vis[[16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8]]])
-    coco_det, coco_conf = detect_keypoints(rng, coco_uv, coco_vis, size, ctx.config.noise.keypoint_px)
-    obj_det, obj_conf = detect_keypoints(rng, uv[22:], obj_vis, size, ctx.config.noise.object_keypoint_px)
+    obj = _instance_truth(result.instance, _project(scene["obj_kp_cam"], k), obj_vis, 2, 1, size)
+    return (detect_keypoints(rng, coco, COCO_LAYOUT, obs.body, size),
+            detect_keypoints(rng, obj, ctx.object_layout, obs.object, size))
+
+
+def layout_confidence(coco_conf: np.ndarray, joint_conf: float) -> np.ndarray:
+    """(22,) confidence of the 22-joint layout: the COCO detector's where a joint has a COCO twin."""
+    conf = np.full(22, joint_conf)
+    conf[list(COCO_FROM_JOINTS)] = coco_conf[5:]
+    return conf
+
+
+def _annotate(ctx: SceneContext, rng: np.random.Generator, scene: dict, result, k: np.ndarray, est: dict) -> dict:
+    """Evidence columns of one rendered image; ``est`` holds its estimated body and camera."""
+    size, t = (ctx.config.image_size, ctx.config.image_size), ctx.template
+    coco, obj = _detections(ctx, rng, scene, result, k)
+    uv22 = project_human_frame(est["joints"], est["cam_rotation"], est["cam_center"], k)
+    conf = np.concatenate([layout_confidence(coco.conf, ctx.observation.hmr.joint_conf), obj.conf])
     project = lambda p: _project(scene["obj_scale"] * p @ scene["obj_rot_cam"].T + scene["obj_t_cam"], k)  # noqa: E731
-    pts, pix, w = correspondences(rng, t.vertices, result.vertex_visible[1], project, size, ctx.config.noise)
-    return {"keypoints_2d": uv, "keypoint_conf": conf, "keypoint_visible": visible,
-            "coco_keypoints": np.concatenate([coco_det, coco_conf[:, None]], axis=1),
-            "est_object_keypoints_2d": obj_det, "est_object_keypoint_conf": obj_conf,
+    pts, pix, w = correspondences(rng, t.vertices, result.vertex_visible[1], project, size, ctx.observation.corr)
+    return {"keypoints_2d": np.concatenate([uv22, obj.uv]), "keypoint_conf": conf, "keypoint_visible": conf > 0,
+            "coco_keypoints": np.concatenate([coco.uv, coco.conf[:, None]], axis=1),
+            "cam_rotation": est["cam_rotation"], "cam_center": est["cam_center"],
+            "est_object_keypoints_2d": obj.uv, "est_object_keypoint_conf": obj.conf,
             "est_corr_points": pts, "est_corr_pixels": pix, "est_corr_weight": w}
 
 
-def _write_images(root: Path, category: str, image_id: str, result) -> dict[str, str]:
+def _write_images(root: Path, category: str, image_id: str, rgb: np.ndarray, human: np.ndarray,
+                  obj: np.ndarray) -> dict[str, str]:
     rel = {"image_file": f"images/{category}/{image_id}.png",
            "human_mask_file": f"masks/{category}/{image_id}.human.png",
            "object_mask_file": f"masks/{category}/{image_id}.object.png"}
-    save_png(root / rel["image_file"], result.rgb)
-    save_png(root / rel["human_mask_file"], result.instance == 1)
-    save_png(root / rel["object_mask_file"], result.instance == 2)
+    save_png(root / rel["image_file"], rgb)
+    save_png(root / rel["human_mask_file"], human)
+    save_png(root / rel["object_mask_file"], obj)
     return rel
 
 
@@ -158,38 +221,66 @@ def sample_chunk(ctx: SceneContext, rng: np.random.Generator, count: int) -> Chu
                  coco_points(verts, joints, ctx.landmarks), cams)
 
 
+def estimate_bodies(ctx: SceneContext, rng: np.random.Generator, c: Chunk) -> list[dict]:
+    """HMR estimates of a chunk's bodies, with the camera and human-frame joints derived from them.
+
+    Each dict holds the ``est_*`` columns plus ``joints`` (22, 3), ``cam_rotation`` (3, 3) and
+    ``cam_center`` (3,) of the estimated body's human frame.
+    """
+    rot, center = c.cams.cam_rotation, c.cams.cam_center
+    orient = Rotation.from_matrix(np.swapaxes(rot, 1, 2)).as_rotvec()
+    pelvis_cam = -np.einsum("bi,bij->bj", center, rot)
+    est = simulate_hmr(rng, c.betas, c.draw.body_pose, orient, pelvis_cam, ctx.pose_std, ctx.observation.hmr)
+    joints = human_frame_joints(ctx.body, est.betas, est.body_pose)
+    cam_rotation, cam_center = camera_from_body(est.global_orient, est.pelvis_cam)
+    rest = np.concatenate([np.ones((len(est.betas), 1)), est.betas], axis=1) @ ctx.pelvis_basis
+    return [{"est_betas": est.betas[i], "est_body_pose": est.body_pose[i], "est_global_orient": est.global_orient[i],
+             "est_transl": est.pelvis_cam[i] - rest[i], "joints": joints[i], "cam_rotation": cam_rotation[i],
+             "cam_center": cam_center[i]} for i in range(len(est.betas))]
+
+
 def make_rows(ctx: SceneContext, root: Path, rng: np.random.Generator, start: int, count: int, split: str) -> list[dict]:
     """Synthesise, render and annotate ``count`` images; returns their annotation rows."""
     chunk = sample_chunk(ctx, rng, count)
-    return [_one_image(ctx, root, rng, start + i, split, i, chunk) for i in range(count)]
+    estimates = estimate_bodies(ctx, rng, chunk)
+    return [_one_image(ctx, root, rng, start + i, split, i, chunk, estimates[i]) for i in range(count)]
 
 
-def _one_image(ctx: SceneContext, root: Path, rng: np.random.Generator, index: int, split: str, i: int, c: Chunk) -> dict:
-    cfg, place = ctx.config, c.place
+def _render(ctx: SceneContext, rng: np.random.Generator, c: Chunk, i: int):
     rot, center, k = c.cams.cam_rotation[i], c.cams.cam_center[i], c.cams.intrinsics[i]
-    image_id = f"{ctx.category}_{index:06d}"
-    scene = {
-        "joints_cam": _camera_frame(c.joints[i], rot, center),
-        "obj_kp_cam": _camera_frame(c.obj_kp[i], rot, center),
-        "coco_cam": _camera_frame(c.coco[i], rot, center),
-        "obj_rot_cam": rot.T @ place.rotation[i], "obj_t_cam": _camera_frame(place.translation[i], rot, center),
-        "obj_scale": place.scale[i],
-    }
     skin = rng.uniform(0.35, 0.85, 3)
     meshes = [SceneMesh(_camera_frame(c.verts[i], rot, center), ctx.faces, tuple(skin), "human"),
               SceneMesh(_camera_frame(c.obj_verts[i], rot, center), np.asarray(ctx.template.faces),
                         OBJECT_COLORS[ctx.category], "object")]
-    camera = Camera(k, cfg.image_size, cfg.image_size)
-    result = render_scene(meshes, camera, background=random_background(rng, cfg.image_size, cfg.image_size))
-    pelvis_cam = _camera_frame(np.zeros(3), rot, center)
-    row = {"image_id": image_id, "split": split, **_write_images(root, ctx.category, image_id, result),
-           "image_size": np.array([cfg.image_size, cfg.image_size]), "intrinsics": k, "cam_rotation": rot,
-           "cam_center": center, "has_gt": np.array(True), "gt_betas": c.betas[i],
-           "gt_body_pose": c.draw.body_pose[i], "gt_global_orient": Rotation.from_matrix(rot.T).as_rotvec(),
-           "gt_transl": pelvis_cam - c.rest_pelvis[i], "gt_joints_3d": c.joints[i, :22],
-           "gt_object_rotation": place.rotation[i], "gt_object_translation": place.translation[i],
-           "gt_object_scale": np.array(place.scale[i]), "gt_object_keypoints_3d": c.obj_kp[i],
-           "has_estimate": np.array(True)}
-    row.update(_annotate(ctx, rng, scene, result, k))
-    row.update(_body_estimate(ctx, rng, row, pelvis_cam))
+    size = ctx.config.image_size
+    return render_scene(meshes, Camera(k, size, size), background=random_background(rng, size, size))
+
+
+def _ground_truth(c: Chunk, i: int) -> dict:
+    rot, center, place = c.cams.cam_rotation[i], c.cams.cam_center[i], c.place
+    return {"has_gt": np.array(True), "gt_betas": c.betas[i], "gt_body_pose": c.draw.body_pose[i],
+            "gt_global_orient": Rotation.from_matrix(rot.T).as_rotvec(),
+            "gt_transl": _camera_frame(np.zeros(3), rot, center) - c.rest_pelvis[i], "gt_joints_3d": c.joints[i, :22],
+            "gt_object_rotation": place.rotation[i], "gt_object_translation": place.translation[i],
+            "gt_object_scale": np.array(place.scale[i]), "gt_object_keypoints_3d": c.obj_kp[i],
+            "gt_cam_rotation": rot, "gt_cam_center": center}
+
+
+def _one_image(ctx: SceneContext, root: Path, rng: np.random.Generator, index: int, split: str, i: int, c: Chunk,
+               est: dict) -> dict:
+    rot, center, k, place = c.cams.cam_rotation[i], c.cams.cam_center[i], c.cams.intrinsics[i], c.place
+    image_id = f"{ctx.category}_{index:06d}"
+    scene = {
+        "obj_kp_cam": _camera_frame(c.obj_kp[i], rot, center), "coco_cam": _camera_frame(c.coco[i], rot, center),
+        "obj_rot_cam": rot.T @ place.rotation[i], "obj_t_cam": _camera_frame(place.translation[i], rot, center),
+        "obj_scale": place.scale[i],
+    }
+    result = _render(ctx, rng, c, i)
+    row = {"image_id": image_id, "split": split, "image_size": np.array([ctx.config.image_size] * 2),
+           "intrinsics": k, **_ground_truth(c, i), "has_estimate": np.array(True),
+           **{key: v for key, v in est.items() if key.startswith("est_")}}
+    row.update(_annotate(ctx, rng, scene, result, k, est))
+    human = detector_mask(rng, result.instance, 1, 2, ctx.observation.masks)
+    obj = detector_mask(rng, result.instance, 2, 1, ctx.observation.masks)
+    row.update(_write_images(root, ctx.category, image_id, result.rgb, human, obj))
     return _f32(row)
