@@ -15,7 +15,7 @@ from hoirecon.prior.grouping.knn import (
     neighbour_weights,
     recall_at_k,
 )
-from hoirecon.prior.grouping.search import exact_knn, nndescent_knn, pynndescent_knn
+from hoirecon.prior.grouping.search import exact_knn, nndescent_knn
 from hoirecon.prior.synthetic import synthetic_interactions
 from tests.prior.grouping.test_distances import naive_distance, random_x25d
 
@@ -118,8 +118,6 @@ def test_approximate_recall_on_thousands_of_images() -> None:
     exact, _ = exact_knn(data.x25d, 16, queries=queries)
     approx, _ = nndescent_knn(data.x25d, 16, seed=0)
     assert recall_at_k(approx[queries], exact) >= 0.9
-    library, _ = pynndescent_knn(data.x25d, 16, seed=0)
-    assert recall_at_k(library[queries], exact) >= 0.9
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
