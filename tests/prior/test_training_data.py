@@ -9,6 +9,7 @@ import torch
 from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.data.synthetic.observation import noiseless
+from hoirecon.data.truth import true_x3d
 from hoirecon.geometry import points_to_rays
 from hoirecon.objects import get_category_template
 from hoirecon.prior import EncoderConfig, FlowConfig, TrainConfig, load_prior
@@ -16,7 +17,7 @@ from hoirecon.prior import features as image_features
 from hoirecon.prior.backbones import load_backbone
 from hoirecon.prior.category import group_category, train_category
 from hoirecon.prior.fitting_prior import load_fitting_prior, log_prob_for, sample_for
-from hoirecon.prior.training_data import ground_truth_groups, layout_for, observed_x25d, true_x3d
+from hoirecon.prior.training_data import layout_for, observed_x25d
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_observed_x25d_equals_rays_of_true_points(data: Path) -> None:
     samples = list(load_dataset(data).samples("basketball", "train"))[:5]
     x25d = observed_x25d(samples)
     centers = torch.as_tensor(np.stack([s.cam_center for s in samples]), dtype=torch.float32)
-    expected = points_to_rays(true_x3d(samples), centers)
+    expected = points_to_rays(torch.as_tensor(true_x3d(samples)), centers)
     torch.testing.assert_close(x25d[:, :-1], expected, atol=1e-4, rtol=0)
     torch.testing.assert_close(x25d[:, -1], centers)
 
@@ -41,15 +42,6 @@ def test_layout_mirrors_left_and_right_keypoints() -> None:
     assert names[layout.object_flip[names.index("saddle")]] == "saddle"
     barbell = layout_for(get_category_template("barbell"))
     assert (3, 2, 1, 0) in barbell.object_symmetries
-
-
-def test_ground_truth_groups_are_nearest_in_3d(data: Path) -> None:
-    samples = list(load_dataset(data).samples("basketball", "train"))
-    groups = ground_truth_groups(samples, k=3)
-    x = true_x3d(samples).flatten(1)
-    d = torch.cdist(x, x)
-    d.fill_diagonal_(float("inf"))
-    assert torch.equal(groups.neighbours[:, 0], d.argmin(dim=1))
 
 
 def test_grouping_beats_chance_on_true_configurations(data: Path) -> None:

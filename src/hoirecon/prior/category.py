@@ -11,7 +11,9 @@ import torch
 
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.data.templates import dataset_template
+from hoirecon.data.truth import has_truth, true_x3d, with_truth
 from hoirecon.io.atomic import atomic_copy
+from hoirecon.prior.ablations import ground_truth_groups, virtual_views
 from hoirecon.prior.chunked_category import group_category_chunked
 from hoirecon.prior.distributed import SINGLE, init_from_env
 from hoirecon.prior.encoders import build_encoder
@@ -28,14 +30,7 @@ from hoirecon.prior.grouping import (
 from hoirecon.prior.prior import load_prior
 from hoirecon.prior.train import Progress, train_prior
 from hoirecon.prior.train_config import TrainConfig
-from hoirecon.prior.training_data import (
-    ground_truth_groups,
-    layout_for,
-    observations,
-    observed_x25d,
-    true_x3d,
-    virtual_views,
-)
+from hoirecon.prior.training_data import layout_for, observations, observed_x25d
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +45,7 @@ def training_samples(data: Dataset, category: str, split: str = "train") -> list
 
 def grouping_quality(samples: list[Sample], grouping: Grouping, seed: int = 0) -> GroupingQuality:
     """Compare neighbours' true configurations with random pairs (mean keypoint distance, metres)."""
-    return streamed_quality(true_x3d(samples).numpy(), grouping, max(1, len(samples)), seed)
+    return streamed_quality(true_x3d(samples), grouping, max(1, len(samples)), seed)
 
 
 def group_category(data_dir: str | Path, category: str, config: GroupingConfig = GroupingConfig(),
@@ -68,7 +63,7 @@ def group_category(data_dir: str | Path, category: str, config: GroupingConfig =
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         grouping.save(out)
-    quality = grouping_quality(samples, grouping) if all(s.gt is not None for s in samples) else None
+    quality = grouping_quality(samples, grouping) if has_truth(samples) else None
     return grouping, quality
 
 
@@ -112,13 +107,13 @@ def evaluate_best_of_16(prior_path: Path, data: Dataset, category: str, split: s
     Image-conditioned priors compute (or read from ``feature_cache``) the images' features.
     """
     prior = load_prior(prior_path)
-    samples = [s for s in data.samples(category, split) if s.gt is not None]
+    samples = with_truth(list(data.samples(category, split)))
     samples = with_images(samples) if prior.backbone is not None else samples
     if not samples:
         return None
     gen = torch.Generator().manual_seed(0)
     features = features_for(prior, samples, feature_cache)
-    return best_of_n_error(prior, observations(samples), true_x3d(samples), 16, generator=gen,
+    return best_of_n_error(prior, observations(samples), torch.as_tensor(true_x3d(samples)), 16, generator=gen,
                            features=features).median
 
 

@@ -19,6 +19,7 @@ from typing import TypeVar
 import numpy as np
 
 from hoirecon.data import load_dataset
+from hoirecon.data.truth import has_truth, true_x3d
 from hoirecon.io.atomic import commit_temp, temp_path_beside
 from hoirecon.prior.grouping import (
     Grouping,
@@ -31,7 +32,7 @@ from hoirecon.prior.grouping.chunked import (
     _check_settings,
     group_images_chunked,
 )
-from hoirecon.prior.training_data import observed_x25d, true_x3d
+from hoirecon.prior.training_data import observed_x25d
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,8 +92,8 @@ def write_category_arrays(data_dir: str | Path, category: str, work: Path, chunk
     try:
         for batch in _batches(data.samples(category, "train"), chunk_size):
             x25d_file.append(observed_x25d(batch).numpy())
-            if x3d_file is not None and all(s.gt is not None for s in batch):
-                x3d_file.append(true_x3d(batch).numpy())
+            if x3d_file is not None and has_truth(batch):
+                x3d_file.append(true_x3d(batch))
             elif x3d_file is not None:
                 x3d_file.discard()
                 x3d_file = None

@@ -1,0 +1,35 @@
+"""Ground truth of dataset samples, for evaluation and for the training modes that are ablations.
+
+Everything outside ``eval`` that reads ground truth goes through this module: the grouping
+quality measure, the best-of-n error of a prior, and the ablation supervisions ``3d`` and
+``2d-gt-groups``. The fit and the prior's condition never import it (an import-linter contract
+in ``pyproject.toml`` holds that rule), so a fit cannot come to depend on the truth by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hoirecon.data.sample import Sample
+
+
+def has_truth(samples: Sequence[Sample]) -> bool:
+    """Whether every sample carries ground truth (False for an empty sequence)."""
+    return bool(samples) and all(s.gt is not None for s in samples)
+
+
+def with_truth(samples: Sequence[Sample]) -> list[Sample]:
+    """The samples that carry ground truth, in order."""
+    return [s for s in samples if s.gt is not None]
+
+
+def true_x3d(samples: Sequence[Sample]) -> np.ndarray:
+    """Ground-truth 3D keypoints (B, K, 3) float32 in the human frame: the 22 body joints, then the
+    object keypoints. Raises ``ValueError`` naming samples without ground truth."""
+    missing = [s.image_id for s in samples if s.gt is None]
+    if missing:
+        raise ValueError(f"samples without ground truth: {missing[:5]}")
+    pts = [np.concatenate([s.gt.joints_3d, s.gt.object_keypoints_3d]) for s in samples]
+    return np.stack(pts).astype(np.float32)
