@@ -23,11 +23,11 @@ def check_sample(sample: Sample, num_object_keypoints: int) -> None:
     k = 22 + num_object_keypoints
     if sample.keypoints_2d.shape != (k, 2):
         raise ValueError(f"{sample.image_id}: keypoints_2d has shape {sample.keypoints_2d.shape}, expected {(k, 2)}")
-    for name in ("keypoints_2d", "keypoint_conf", "intrinsics"):
+    for name in ("keypoints_2d", "keypoint_conf", "coco_keypoints", "intrinsics"):
         if not np.isfinite(getattr(sample, name)).all():
             raise ValueError(f"{sample.image_id}: {name} contains NaN or inf")
-    if sample.keypoint_conf[:22].sum() <= 0:
-        raise ValueError(f"{sample.image_id}: no body keypoint has a positive confidence")
+    if sample.coco_keypoints[:, 2].sum() <= 0:
+        raise ValueError(f"{sample.image_id}: no detected body keypoint (coco_keypoints) has a positive confidence")
 
 
 def observation_tensors(samples: Sequence[Sample], dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
@@ -43,6 +43,8 @@ def observation_tensors(samples: Sequence[Sample], dtype: torch.dtype = torch.fl
     arrays = {
         "keypoints": np.stack([s.keypoints_2d for s in samples]),
         "keypoint_conf": np.stack([s.keypoint_conf for s in samples]),
+        "coco_keypoints": np.stack([s.coco_keypoints[:, :2] for s in samples]),
+        "coco_conf": np.stack([s.coco_keypoints[:, 2] for s in samples]),
         "intrinsics": np.stack([s.intrinsics for s in samples]),
         "image_size": np.array([max(s.image_size) for s in samples], dtype=np.float64),
         "corr_points": _pad(corr_p, width),

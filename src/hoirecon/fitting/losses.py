@@ -24,6 +24,9 @@ class Evaluated:
 
     joints: Tensor
     """(B, 22, 3) body joints."""
+    coco_points: Tensor
+    """(B, 17, 3) the body's points matching the COCO-17 keypoints (face landmark vertices, then
+    the shoulder ... ankle joints)."""
     object_keypoints: Tensor
     """(B, k, 3) object keypoints."""
     body_vertices: Tensor | None

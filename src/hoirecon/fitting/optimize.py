@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from hoirecon.body import BodyModel
+from hoirecon.body.landmarks import COCO_FROM_JOINTS, body_landmarks
 from hoirecon.fitting.losses import (
     Evaluated,
     prior_nll,
@@ -93,20 +94,25 @@ def get_preset(name: str, **overrides: object) -> FitConfig:
     return replace(PRESETS[name], **overrides) if overrides else PRESETS[name]
 
 
-def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tensor, contact_points: Tensor
-             ) -> Evaluated:
+def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tensor, contact_points: Tensor,
+             face_ids: Tensor) -> Evaluated:
     """Pose body and object of the current state (human frame) for the losses.
 
-    ``keypoints`` (k, 3) are the template's keypoints and ``contact_points`` (B, No, 3) its
-    contact-candidate vertices; both are fixed during a fit, so the caller converts them once.
+    ``keypoints`` (k, 3) are the template's keypoints, ``contact_points`` (B, No, 3) its
+    contact-candidate vertices and ``face_ids`` (5,) the body's COCO face landmark vertices; all
+    are fixed during a fit, so the caller converts them once. The face vertices are skinned
+    together with the contact candidates, in one call.
     """
-    ids = batch.contact_body_ids
-    posed = pose_body(model, state.betas, state.body_pose, ids if ids.shape[1] else None)
-    body_vertices = posed.vertices if ids.shape[1] else None
+    contact = batch.contact_body_ids
+    ids = torch.cat([face_ids.expand(batch.size, -1), contact], dim=1)
+    posed = pose_body(model, state.betas, state.body_pose, ids)
+    face, body_vertices = posed.vertices[:, :len(face_ids)], posed.vertices[:, len(face_ids):]
+    coco = torch.cat([face, posed.joints[:, list(COCO_FROM_JOINTS)]], dim=1)
     rot, scale, trans = state.obj_rotation(), state.obj_scale(), state.obj_translation
     obj_kp = scale[:, None, None] * keypoints @ rot.transpose(1, 2) + trans[:, None]
     obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, contact_points) + trans[:, None]
-    return Evaluated(posed.joints[:, :22], obj_kp, body_vertices, obj_verts, state.to_camera)
+    return Evaluated(posed.joints[:, :22], coco, obj_kp, body_vertices if contact.shape[1] else None, obj_verts,
+                     state.to_camera)
 
 
 def loss_terms(state: FitState, batch: FitBatch, ev: Evaluated, w: LossWeights, perms: Tensor,
@@ -115,7 +121,7 @@ def loss_terms(state: FitState, batch: FitBatch, ev: Evaluated, w: LossWeights, 
     conf, kp = batch.keypoint_conf, batch.keypoints
     terms: dict[str, Tensor] = {
         "body_keypoints": w.body_keypoints * reprojection(
-            ev.to_camera(ev.joints), kp[:, :22], conf[:, :22], batch.intrinsics, batch.image_size),
+            ev.to_camera(ev.coco_points), batch.coco_keypoints, batch.coco_conf, batch.intrinsics, batch.image_size),
     }
     rot, scale = state.obj_rotation(), state.obj_scale()
     corr = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, batch.corr_points) + state.obj_translation[:, None]
@@ -158,9 +164,10 @@ def optimise(state: FitState, batch: FitBatch, model: BodyModel, template: Objec
     dtype = state.obj_translation.dtype
     keypoints = torch.tensor(np.asarray(template.keypoints), dtype=dtype)
     contact_points = torch.tensor(np.asarray(template.vertices), dtype=dtype)[batch.contact_object_ids]
+    face_ids = torch.as_tensor(body_landmarks(model).face_vertices, dtype=torch.long)
 
     def terms() -> dict[str, Tensor]:
-        ev = evaluate(state, batch, model, keypoints, contact_points)
+        ev = evaluate(state, batch, model, keypoints, contact_points, face_ids)
         out = loss_terms(state, batch, ev, config.weights, perms, log_prob)
         if extra_terms is not None:
             out.update(extra_terms(state, ev))

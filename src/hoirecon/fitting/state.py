@@ -16,9 +16,14 @@ class FitBatch:
     """Observations and initial estimates of B images, as float tensors (pixels, metres)."""
 
     keypoints: Tensor
-    """(B, 22+k, 2) observed 2D keypoints: 22 SMPL joints then the object keypoints."""
+    """(B, 22+k, 2) observed 2D keypoints: 22 SMPL joints then the object keypoints (the object
+    part is the object reprojection target; the prior reads the whole layout)."""
     keypoint_conf: Tensor
     """(B, 22+k) their confidences."""
+    coco_keypoints: Tensor
+    """(B, 17, 2) the body detector's COCO-17 keypoints, pixels: the target of L_J."""
+    coco_conf: Tensor
+    """(B, 17) their confidences (0 = not detected)."""
     intrinsics: Tensor
     """(B, 3, 3) camera intrinsics."""
     image_size: Tensor

@@ -5,9 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
+from hoirecon.body.landmarks import COCO_FROM_JOINTS
 from hoirecon.data import check_dataset, load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, chunk_plan, generate
-from hoirecon.data.synthetic.landmarks import COCO_FROM_JOINTS
 from hoirecon.geometry import pixels_to_rays, points_to_rays
 
 from .conftest import body_camera

@@ -9,12 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
+from hoirecon.body.landmarks import COCO_FROM_JOINTS
 from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.detector2d import COCO_LAYOUT, KeypointTruth, detect_keypoints, object_layout
 from hoirecon.data.synthetic.estimators import EstimatorNoise, observation_from_noise
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.data.synthetic.hmr import human_frame_joints
-from hoirecon.data.synthetic.landmarks import COCO_FROM_JOINTS
 from hoirecon.data.synthetic.masks import mask_iou
 from hoirecon.data.synthetic.observation import CLEAN, OBSERVATION_PRESETS, get_observation
 

@@ -17,6 +17,13 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from hoirecon.body import BodyModel, load_body_model
+from hoirecon.body.landmarks import (
+    COCO_FROM_JOINTS,
+    BodyLandmarks,
+    coco_points,
+    find_landmarks,
+    joint_visibility,
+)
 from hoirecon.data.synthetic.background import random_background
 from hoirecon.data.synthetic.camera import SampledCameras, sample_cameras
 from hoirecon.data.synthetic.catalog import get_family
@@ -38,13 +45,6 @@ from hoirecon.data.synthetic.hmr import (
     human_frame_joints,
     project_human_frame,
     simulate_hmr,
-)
-from hoirecon.data.synthetic.landmarks import (
-    COCO_FROM_JOINTS,
-    BodyLandmarks,
-    coco_points,
-    find_landmarks,
-    joint_visibility,
 )
 from hoirecon.data.synthetic.masks import detector_mask
 from hoirecon.data.synthetic.observation import OBJECT_SIGMA, HmrConfig, ObservationConfig

@@ -9,8 +9,12 @@ joints.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+import torch
+
+from hoirecon.body.model import BodyModel
 
 # SMPL joint ids of COCO's shoulders, elbows, wrists, hips, knees, ankles (COCO order 5..16).
 COCO_FROM_JOINTS = (16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8)
@@ -63,3 +67,11 @@ def coco_points(vertices: np.ndarray, joints: np.ndarray, landmarks: BodyLandmar
 def joint_visibility(vertex_visible: np.ndarray, landmarks: BodyLandmarks) -> np.ndarray:
     """Per-joint visibility (22,) from per-vertex visibility (V,): enough nearby surface is seen."""
     return vertex_visible[landmarks.joint_vertices].mean(axis=1) >= 0.25
+
+
+@lru_cache(maxsize=8)
+def body_landmarks(model: BodyModel) -> BodyLandmarks:
+    """The landmarks of a body model, found once on its rest pose (cached per model object)."""
+    with torch.no_grad():
+        rest = model()
+    return find_landmarks(rest.vertices[0].double().cpu().numpy(), rest.joints[0].double().cpu().numpy())
