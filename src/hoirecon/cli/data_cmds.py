@@ -10,6 +10,7 @@ import typer
 from hoirecon.cli.common import console, exit_with_error, parse_categories, progress_bar
 from hoirecon.cli.options import ConfigArgs, ConfigOptions
 from hoirecon.data import check_dataset
+from hoirecon.data.evidence import evidence_summary
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
 from hoirecon.objects import CATEGORIES
@@ -51,6 +52,8 @@ def check(path: Path = typer.Argument(..., help="Dataset folder to validate.")) 
         console.print(f"{len(problems)} problem(s) in {path}")
         raise typer.Exit(code=1)
     console.print(f"{path}: OK")
+    for category in evidence_summary(path):
+        console.print(str(category), markup=False, highlight=False, soft_wrap=True)
 
 
 def preview(

@@ -19,6 +19,7 @@ from hoirecon.data.format import (
 )
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.errors import FileFormatError
+from hoirecon.objects import CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,6 @@ class Problem:
 
 
 def _builtin_categories() -> tuple[str, ...]:
-    from hoirecon.objects import CATEGORIES
-
     return tuple(CATEGORIES)
 
 
