@@ -28,54 +28,15 @@ import torch
 from hoirecon.body import BodyModel
 from hoirecon.data.readers.body_estimates import BodyEstimate
 from hoirecon.data.readers.person_keypoints import PersonKeypoints, to_coco17
+from hoirecon.data.readers.placement import (
+    check_intrinsics,
+    pelvis_from_keypoints,
+    pelvis_in_camera,
+    transl_from_weak_camera,
+)
 from hoirecon.fitting.body_init import BodyInit, init_body_from_estimate, rest_pelvis
 from hoirecon.fitting.smplify import JointPoser, coco_to_smpl
 from hoirecon.geometry import axis_angle_to_rotmat
-
-MIN_KEYPOINTS = 2
-"""Fewest detected joints (2 equations each) that fix the 3 unknowns of the translation."""
-
-
-def _check_K(K: Any) -> np.ndarray:
-    """Intrinsics (3, 3) with positive focal lengths, else ValueError."""
-    K = np.asarray(K, dtype=np.float64)
-    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
-        raise ValueError(f"K: expected finite (3, 3) intrinsics with positive focal lengths, got {K.shape}")
-    return K
-
-
-def _focal(K: np.ndarray) -> float:
-    """Mean focal length of intrinsics (3, 3)."""
-    return float(K[0, 0] + K[1, 1]) / 2
-
-
-def pelvis_in_camera(pelvis: np.ndarray, source_K: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """A pelvis (3,) placed for the camera ``source_K`` (3, 3) moved to the camera ``K`` (3, 3):
-    same pixel, depth scaled by the focal lengths' ratio (the body keeps its image size)."""
-    if pelvis[2] <= 0:
-        raise ValueError(f"transl: the pelvis is behind the estimator's camera (z = {pelvis[2]:.3g})")
-    pixel = source_K @ (pelvis / pelvis[2])
-    depth = pelvis[2] * _focal(K) / _focal(source_K)
-    return np.linalg.solve(K, pixel) * depth
-
-
-def transl_from_weak_camera(weak_camera: np.ndarray, crop: np.ndarray | None, K: np.ndarray,
-                            image_size: tuple[int, int] | None) -> np.ndarray:
-    """The body model's ``transl`` (3,) from a weak-perspective camera (s, tx, ty) (3,) of the
-    square ``crop`` (cx, cy, size) (None: the whole image padded to a square, which needs
-    ``image_size`` (width, height)) in the camera K (3, 3)."""
-    K = _check_K(K)
-    if crop is None:
-        if image_size is None:
-            raise ValueError("image_size: needed for a weak camera of the whole image")
-        width, height = image_size
-        crop = np.array([width / 2, height / 2, max(width, height)], dtype=np.float64)
-    s, tx, ty = np.asarray(weak_camera, dtype=np.float64)
-    cx, cy, size = np.asarray(crop, dtype=np.float64)
-    if s <= 0 or size <= 0:
-        raise ValueError(f"weak_camera: scale and crop size must be positive, got s={s:.3g}, size={size:.3g}")
-    tz = 2 * _focal(K) / (s * size)
-    return np.array([tx + (cx - K[0, 2]) * tz / K[0, 0], ty + (cy - K[1, 2]) * tz / K[1, 1], tz])
 
 
 def posed_joints(estimate: BodyEstimate, body_model: BodyModel) -> np.ndarray:
@@ -88,29 +49,6 @@ def posed_joints(estimate: BodyEstimate, body_model: BodyModel) -> np.ndarray:
     rotmats = axis_angle_to_rotmat(torch.as_tensor(rotvecs, dtype=torch.float64))
     with torch.no_grad():
         return poser.pelvis_relative(betas, rotmats)[0].numpy()
-
-
-def pelvis_from_keypoints(joints: np.ndarray, keypoints: np.ndarray, conf: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """The pelvis (3,) in the camera that best projects pelvis-relative ``joints`` (J, 3) onto
-    ``keypoints`` (J, 2) pixels, weighted by ``conf`` (J,) (0 = unused); linear least squares
-    (see the module docstring). Raises ValueError with too few joints or a pelvis behind the camera."""
-    K = _check_K(K)
-    used = (np.asarray(conf) > 0) & np.all(np.isfinite(keypoints), axis=1)
-    if used.sum() < MIN_KEYPOINTS:
-        raise ValueError(f"keypoints: {int(used.sum())} detected joints, at least {MIN_KEYPOINTS} needed "
-                         "to place the body")
-    xy = (keypoints[used] - K[:2, 2]) / np.diag(K)[:2]
-    J, w = joints[used], np.sqrt(np.asarray(conf)[used])
-    rows, rhs = [], []
-    for axis in (0, 1):
-        a = np.zeros((len(J), 3))
-        a[:, axis], a[:, 2] = 1.0, -xy[:, axis]
-        rows.append(a * w[:, None])
-        rhs.append((xy[:, axis] * J[:, 2] - J[:, axis]) * w)
-    pelvis, *_ = np.linalg.lstsq(np.concatenate(rows), np.concatenate(rhs), rcond=None)
-    if pelvis[2] <= 0:
-        raise ValueError(f"keypoints: the body would sit behind the camera (z = {pelvis[2]:.3g})")
-    return pelvis
 
 
 def _coco17(keypoints: PersonKeypoints | np.ndarray) -> np.ndarray:
@@ -130,12 +68,12 @@ def _transl(estimate: BodyEstimate, body_model: BodyModel, K: Any, image_size: t
         return np.asarray(estimate.transl, dtype=np.float64)
     if K is None:
         raise ValueError("K: the image's intrinsics are needed to place this body estimate")
-    K = _check_K(K)
+    K = check_intrinsics(K)
     j0 = rest_pelvis(body_model, estimate.betas)
     if estimate.transl is not None:
         fx, fy, cx, cy = estimate.transl_camera
         source_K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-        return pelvis_in_camera(np.asarray(estimate.transl) + j0, _check_K(source_K), K) - j0
+        return pelvis_in_camera(np.asarray(estimate.transl) + j0, check_intrinsics(source_K), K) - j0
     if estimate.weak_camera is not None:
         return transl_from_weak_camera(estimate.weak_camera, estimate.crop, K, image_size)
     if keypoints is None:

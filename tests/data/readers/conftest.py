@@ -1,11 +1,15 @@
 """Small fake WildHOI and BEHAVE trees built from a known 3D configuration.
 
 Every tree is generated from ground truth the fixtures keep (joints, object poses, cameras),
-so tests can check the readers' numbers: projections, rays and poses in every camera.
+so tests can check the readers' numbers: projections, rays and poses in every camera. The
+estimator files (OpenPose, FrankMocap, EPro-PnP / StackFLOW, object keypoints and poses) are
+written by a fake estimator that reports the truth exactly, unless a test perturbs them.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import pickle
 from dataclasses import dataclass, field
@@ -19,7 +23,7 @@ import trimesh
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
-from hoirecon.objects import get_category_template
+from hoirecon.objects import get_category_template, load_behave_template
 
 BODY25_FROM_SMPL = {8: 0, 12: 1, 9: 2, 13: 4, 10: 5, 14: 7, 11: 8, 1: 12, 5: 16, 2: 17, 6: 18, 3: 19, 7: 20, 4: 21}
 """OpenPose BODY_25 index -> SMPL joint whose projection the fake detector reports there."""
@@ -57,14 +61,29 @@ def write_json(path: Path, obj: object) -> None:
     path.write_text(json.dumps(obj))
 
 
-def write_image(path: Path, size: tuple[int, int] = (64, 48)) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.full((size[1], size[0], 3), 90, np.uint8)).save(path)
+WILD_SIZE = (640, 480)
+"""(width, height) of the WildHOI frames (principal point at the centre)."""
+BEHAVE_SIZE = (2048, 1536)
+"""(width, height) of BEHAVE's Kinect colour images, as the calibration says."""
 
 
-def write_mask(path: Path) -> None:
+@functools.cache
+def _encoded(size: tuple[int, int], channels: int, value: int, suffix: str) -> bytes:
+    """A constant image file's bytes (encoded once per kind: full-size frames are slow to encode)."""
+    shape = (size[1], size[0], channels) if channels > 1 else (size[1], size[0])
+    buffer = io.BytesIO()
+    Image.fromarray(np.full(shape, value, np.uint8)).save(buffer, format="PNG" if suffix == ".png" else "JPEG")
+    return buffer.getvalue()
+
+
+def write_image(path: Path, size: tuple[int, int] = WILD_SIZE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.zeros((48, 64), np.uint8)).save(path)
+    path.write_bytes(_encoded(size, 3, 90, path.suffix))
+
+
+def write_mask(path: Path, size: tuple[int, int] = BEHAVE_SIZE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_encoded(size, 1, 0, path.suffix))
 
 
 def project(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -75,6 +94,40 @@ def project(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
 def random_rotation(rng: np.random.Generator, max_angle: float = np.pi) -> np.ndarray:
     axis = rng.normal(size=3)
     return Rotation.from_rotvec(axis / np.linalg.norm(axis) * rng.uniform(0.1, max_angle)).as_matrix()
+
+
+# ------------------------------------------------------------------------- object estimators
+
+def stackflow_pickle(path: Path, R: np.ndarray, t: np.ndarray, K: np.ndarray, rng: np.random.Generator,
+                     scale: float = 1.0, pose: bool = False, n: int = 300) -> dict:
+    """StackFLOW's EPro-PnP output ``{x3d, x2d, w2d, pose_opt?}`` (float32) for an object posed
+    ``scale * X @ R.T + t`` in the camera; 30 rows have zero weight. Returns what was written."""
+    x3d = rng.normal(0.0, 0.1, (n, 3))
+    w2d = rng.uniform(0.05, 1.0, (n, 2))
+    w2d[rng.choice(n, 30, replace=False)] = 0.0
+    data = {"x3d": x3d.astype(np.float32), "x2d": project(scale * x3d @ R.T + t, K).astype(np.float32),
+            "w2d": w2d.astype(np.float32)}
+    if pose:
+        x, y, z, w = Rotation.from_matrix(R).as_quat()
+        data["pose_opt"] = np.array([*t, w, x, y, z], np.float32)
+    dump(path, data)
+    return data
+
+
+def write_object_evidence(path: Path, kind: str, R: np.ndarray, t: np.ndarray, K: np.ndarray,
+                          rng: np.random.Generator, keypoints: np.ndarray, scale: float = 1.0) -> None:
+    """One object evidence file of ``kind``: 'pickle', 'pickle+pose', 'keypoints', 'pose' or 'json'."""
+    if kind.startswith("pickle"):
+        stackflow_pickle(path, R, t, K, rng, scale, pose=kind == "pickle+pose")
+    elif kind == "keypoints":
+        pix = project(scale * keypoints @ R.T + t, K)
+        write_json(path, {"keypoints": np.c_[pix, np.full(len(pix), 0.9)].tolist()})
+    elif kind == "pose":
+        write_json(path, {"rotation": R.tolist(), "translation": t.tolist(), "scale": scale})
+    else:
+        points = rng.normal(0.0, 0.1, (40, 3))
+        write_json(path, {"points": points.tolist(), "pixels": project(scale * points @ R.T + t, K).tolist(),
+                          "weights": rng.uniform(0.5, 1.0, 40).tolist()})
 
 
 # ----------------------------------------------------------------------------------- WildHOI
@@ -147,9 +200,29 @@ def write_test_annotation(path: Path, f: WildFrame) -> None:
                 "focal": [f.K[0, 0], f.K[1, 1]], "princpt": [f.K[0, 2], f.K[1, 2]]})
 
 
+WILD_EVIDENCE = {  # <video>_<hoi>_<frame> -> object evidence files under object_evidence/<video>/<hoi>/
+    "0001_000_000001": {"obj_pose.json": "pose", "obj_coor.json": "json"},
+    "0001_000_000002": {"obj_coor.pkl": "pickle"},
+    "0002_000_000010": {"obj_keypoints.json": "keypoints", "obj_coor.pkl": "pickle+pose"},
+    "0002_000_000011": {"obj_coor.json": "json"},
+}
+
+
+def write_wild_evidence(base: Path, tree: WildTree, rng: np.random.Generator, keypoints: np.ndarray) -> None:
+    """A fake object estimator's files for the frames of :data:`WILD_EVIDENCE`."""
+    for image_id, files in WILD_EVIDENCE.items():
+        video, hoi, frame = image_id.split("_")
+        f = tree.frames[image_id]
+        R, t = f.cam_R @ f.obj_R, f.cam_R @ f.obj_t + f.cam_T
+        for suffix, kind in files.items():
+            write_object_evidence(base / "object_evidence" / video / hoi / f"{frame}.{suffix}", kind, R, t, f.K, rng,
+                                  keypoints, f.obj_s)
+
+
 def build_wildhoi(root: Path, seed: int = 0) -> WildTree:
     """Category 'baseball' (k = 2): train video 0001 (3 frames, the last without a fit),
-    test video 0002 (2 frames, frame 000010 annotated with object scale 1.2)."""
+    test video 0002 (2 frames, frame 000010 annotated with object scale 1.2); object evidence
+    files (:data:`WILD_EVIDENCE`) for every frame with a fit."""
     rng = np.random.default_rng(seed)
     tree = WildTree(root, FakeBody(seed))
     kps = get_category_template("baseball_bat").keypoints
@@ -166,6 +239,7 @@ def build_wildhoi(root: Path, seed: int = 0) -> WildTree:
     for vid, frames in (("0001", train), ("0002", test)):
         for i, f in frames.items():
             tree.frames[f"{vid}_000_{i}"] = f
+    write_wild_evidence(base, tree, rng, kps)
     return tree
 
 
@@ -196,6 +270,13 @@ class BehaveTree:
     cameras: dict[int, tuple[np.ndarray, np.ndarray]]  # k -> (R camera->world, t)
     K: np.ndarray
     frames: dict[str, BehaveFrame] = field(default_factory=dict)  # "<seq>/<frame>" -> truth
+    evidence: dict[str, str] = field(default_factory=dict)  # image id -> object evidence file written
+
+    def view_pose(self, truth: BehaveFrame, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(body rotation, pelvis, object rotation, object translation) in camera k."""
+        R_k, t_k = self.cameras[k]
+        body_R = R_k.T @ Rotation.from_rotvec(truth.pose[:3]).as_matrix()
+        return body_R, R_k.T @ (truth.pelvis - t_k), R_k.T @ truth.obj_R, R_k.T @ (truth.obj_t - t_k)
 
 
 def look_at(center: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -239,6 +320,37 @@ def write_openpose(path: Path, joints_world: np.ndarray, cam: tuple[np.ndarray, 
 
 OBJ_MASKS = {0: "obj_rend_mask.png", 1: "obj_rend_mask.jpg", 2: "obj_mask.png", 3: "obj_mask.jpg"}
 
+BEHAVE_EVIDENCE = {  # (sequence object, frame, k) -> (object evidence file, kind); "{root}" = the release root
+    ("chairwood", "t0003.000", 0): ("k0.obj_coor.pkl", "pickle"),
+    ("chairwood", "t0003.000", 1): ("k1.object_coor.chairwood.pkl", "pickle"),
+    ("chairwood", "t0003.000", 2): ("{root}/epro_pnp/Date03_Sub03_chairwood_hand/t0003.000/k2.obj_coor.pkl", "pickle"),
+    ("chairwood", "t0003.000", 3): ("k3.obj_keypoints.json", "keypoints"),
+    ("chairwood", "t0004.000", 0): ("k0.obj_pose.json", "pose"),
+    ("chairwood", "t0004.000", 1): ("k1.obj_coor.pkl", "pickle+pose"),
+    ("chairwood", "t0004.000", 2): ("k2.obj_coor.json", "json"),
+    ("chairwood", "t0004.000", 3): ("k3.obj_coor.pkl", "pickle"),
+}
+"""Object evidence of the chair's views; every basketball view has ``k<k>.obj_coor.pkl``."""
+
+
+def estimate_views(obj: str, frame: str) -> set[int]:
+    """Views whose body estimate is ``k<k>.body_estimate.npz`` (with ``transl``) besides the
+    FrankMocap ``k<k>.mocap.json`` every view has: k0, the ball, and the all-zero OpenPose view."""
+    return {0, 1, 2, 3} if obj == "basketball" else {0, 2} if frame == "t0004.000" else {0}
+
+
+def write_body_estimates(folder: Path, truth: BehaveFrame, tree: BehaveTree, k: int, npz: bool) -> None:
+    """FrankMocap ``k<k>.mocap.json`` {pose 72, betas 10} (camera k's orientation, no translation)
+    and, when ``npz``, our ``k<k>.body_estimate.npz`` with the model's ``transl`` in camera k."""
+    body_R, pelvis, _, _ = tree.view_pose(truth, k)
+    orient = Rotation.from_matrix(body_R).as_rotvec()
+    write_json(folder / f"k{k}.mocap.json", {"pose": np.concatenate([orient, truth.pose[3:66], np.zeros(6)]).tolist(),
+                                             "betas": truth.betas.tolist()})
+    if npz:
+        rest = tree.body.joints(truth.betas, truth.pose[3:66])[0]
+        np.savez(folder / f"k{k}.body_estimate.npz", betas=truth.betas[None], body_pose=truth.pose[3:66],
+                 global_orient=orient, transl=pelvis - rest)
+
 
 def write_behave_frame(folder: Path, truth: BehaveFrame, fit_folder: str, tree: BehaveTree,
                        rng: np.random.Generator, zero_view: int | None = None) -> None:
@@ -246,18 +358,26 @@ def write_behave_frame(folder: Path, truth: BehaveFrame, fit_folder: str, tree: 
          {"pose": truth.pose, "betas": truth.betas, "trans": truth.trans})
     dump(folder / fit_folder / "fit01" / f"{fit_folder}_fit.pkl",
          {"angle": Rotation.from_matrix(truth.obj_R).as_rotvec(), "trans": truth.obj_t})
+    obj = "chairwood" if fit_folder == "chair" else "basketball"
+    keypoints = load_behave_template(tree.root, obj).keypoints
     for k, cam in tree.cameras.items():
-        write_image(folder / f"k{k}.color.jpg")
+        write_image(folder / f"k{k}.color.jpg", BEHAVE_SIZE)
         write_mask(folder / f"k{k}.person_mask.jpg")
         write_mask(folder / f"k{k}.{OBJ_MASKS[k]}")
         write_openpose(folder / f"k{k}.color.json", truth.joints_world, cam, tree.K, rng, zero=k == zero_view)
+        write_body_estimates(folder, truth, tree, k, k in estimate_views(obj, folder.name))
+        name, kind = BEHAVE_EVIDENCE.get((obj, folder.name, k), (f"k{k}.obj_coor.pkl", "pickle"))
+        path = Path(name.format(root=tree.root)) if name.startswith("{root}") else folder / name
+        _, _, obj_R, obj_t = tree.view_pose(truth, k)
+        write_object_evidence(path, kind, obj_R, obj_t, tree.K, rng, keypoints)
+        tree.evidence[f"{folder.parent.name}_{folder.name}_k{k}"] = kind
 
 
 def write_behave_calibs(root: Path, tree: BehaveTree) -> None:
     for k, (R, t) in tree.cameras.items():
         write_json(root / "calibs" / "intrinsics" / str(k) / "calibration.json", {"color": {
             "fx": tree.K[0, 0], "fy": tree.K[1, 1], "cx": tree.K[0, 2], "cy": tree.K[1, 2],
-            "width": 2048, "height": 1536, "opencv": [0.0] * 12}})
+            "width": BEHAVE_SIZE[0], "height": BEHAVE_SIZE[1], "opencv": [0.0] * 12}})
         write_json(root / "calibs" / "Date03" / "config" / str(k) / "config.json",
                    {"rotation": R.reshape(-1).tolist(), "translation": t.tolist()})
 
@@ -281,7 +401,9 @@ SEQUENCES = {  # name -> (object, fit folder, gender, frames)
 
 def build_behave(root: Path, seed: int = 0) -> BehaveTree:
     """Two sequences, four cameras, a chair fit under 'chair/' and a ball under 'sports ball/',
-    the four object-mask spellings (one per camera) and an all-zero OpenPose file (k2, t0004)."""
+    the four object-mask spellings (one per camera), an all-zero OpenPose file (k2, t0004),
+    FrankMocap estimates everywhere (ours with a translation in some views, see
+    :func:`estimate_views`) and object evidence in every view (:data:`BEHAVE_EVIDENCE`)."""
     rng = np.random.default_rng(seed)
     K = np.array([[979.784, 0, 1018.952], [0, 979.840, 779.486], [0, 0, 1]])
     tree = BehaveTree(root, FakeBody(seed), behave_cameras(), K)

@@ -1,4 +1,6 @@
-"""WildHOI reader: numbers against the known configuration, splits, estimates, broken trees."""
+"""WildHOI reader: numbers against the known configuration, splits, estimates, broken trees.
+
+Object evidence and what is an annotation are tested in ``test_wildhoi_evidence.py``."""
 
 from __future__ import annotations
 
@@ -25,17 +27,24 @@ def truth_points(frame) -> np.ndarray:
     return np.concatenate([frame.joints, frame.object_points])
 
 
-def test_keypoints_are_projections_of_the_known_configuration(wildhoi_tree) -> None:
-    results = results_by_id(read_wildhoi(wildhoi_tree.root, images=True))
+@pytest.mark.parametrize("object_evidence", ["estimate", "annotation"])
+def test_keypoints_are_projections_of_the_known_configuration(wildhoi_tree, object_evidence: str) -> None:
+    """Every row with a confidence projects the truth (the fake estimators are exact); the
+    annotated object keypoints fill every object row, estimator files only some."""
+    results = results_by_id(read_wildhoi(wildhoi_tree.root, images=True, object_evidence=object_evidence))
     assert sorted(results) == ["0001_000_000001", "0001_000_000002", "0002_000_000010", "0002_000_000011"]
     for image_id, result in results.items():
         sample, points = result.sample, truth_points(wildhoi_tree.frames[image_id])
         assert sample.category == "baseball_bat" and sample.keypoints_2d.shape == (24, 2)
-        np.testing.assert_allclose(sample.project(points), sample.keypoints_2d, atol=1e-3)
+        seen = sample.keypoint_conf > 0
+        np.testing.assert_allclose(sample.project(points)[seen], sample.keypoints_2d[seen], atol=1e-3)
+        assert seen[:22].all() and (seen[22:].all() or object_evidence == "estimate")
+    assert sum((r.sample.keypoint_conf[22:] > 0).all() for r in results.values()) == (
+        4 if object_evidence == "annotation" else 1)
 
 
 def test_pixel_rays_equal_point_rays(wildhoi_tree) -> None:
-    for result in read_wildhoi(wildhoi_tree.root):
+    for result in read_wildhoi(wildhoi_tree.root, object_evidence="annotation"):
         s = result.sample
         points = truth_points(wildhoi_tree.frames[s.image_id])
         from_pixels = pixels_to_rays(torch.as_tensor(s.keypoints_2d), torch.as_tensor(s.focal),
@@ -56,9 +65,9 @@ def test_ground_truth_with_body_model_and_template(wildhoi_tree) -> None:
     rest = wildhoi_tree.body.joints(truth.betas, truth.body_pose)[0]
     np.testing.assert_allclose(gt.transl, truth.cam_T - rest, atol=1e-9)
     np.testing.assert_allclose(Rotation.from_rotvec(gt.global_orient).as_matrix(), truth.cam_R, atol=1e-9)
-    rotation, translation = result.sample.object_pose_camera()
-    np.testing.assert_allclose(rotation, truth.cam_R @ truth.obj_R, atol=1e-9)
-    np.testing.assert_allclose(translation, truth.cam_R @ truth.obj_t + truth.cam_T, atol=1e-9)
+    pose = result.sample.object_pose_camera()
+    np.testing.assert_allclose(pose.rotation, truth.cam_R @ truth.obj_R, atol=1e-9)
+    np.testing.assert_allclose(pose.translation, truth.cam_R @ truth.obj_t + truth.cam_T, atol=1e-9)
     assert not reader.problems
 
 
@@ -74,6 +83,8 @@ def test_estimates_from_smpler_x_and_object_pose(wildhoi_tree) -> None:
     np.testing.assert_allclose(est.object_keypoint_conf, [1.0, 1.0])
     np.testing.assert_allclose(result.bbox, [1.0, 2.0, 30.0, 40.0])
     np.testing.assert_allclose(result.est_object_pose_camera.rotation, truth.cam_R @ truth.obj_R, atol=1e-9)
+    assert result.evidence_files[-1].endswith("object_evidence/0001/000/000001.obj_pose.json")
+    np.testing.assert_allclose(result.annotated_object_pose_camera.rotation, truth.cam_R @ truth.obj_R, atol=1e-6)
     assert result.sample.gt is None
 
 
@@ -127,7 +138,7 @@ def test_missing_image_and_orphan_annotation(wildhoi_tree) -> None:
     assert [p.path for p in strict.problems] == [str(orphan)]
     loose = {r.sample.image_id: r.sample for r in read_wildhoi(wildhoi_tree.root, images=False)}
     assert loose["0002_000_000011"].image_path is None and loose["0002_000_000011"].image_size == (0, 0)
-    assert loose["0002_000_000010"].image_size == (64, 48)
+    assert loose["0002_000_000010"].image_size == (640, 480)
     images = read_wildhoi(wildhoi_tree.root)
     list(images)
     assert any("000011.jpg" in p.path for p in images.problems)

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from hoirecon.data.readers.records import BodyParams, ObjectPose, axis_angle
-from hoirecon.data.sample import NUM_BODY_JOINTS, Estimate, GroundTruth
+from hoirecon.data.readers.records import BodyParams, ObjectPose
+from hoirecon.data.sample import NUM_BODY_JOINTS, GroundTruth
 from hoirecon.geometry import camera_from_human_pose, project_points
 
 log = logging.getLogger(__name__)
@@ -91,20 +91,12 @@ def project(points_cam: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
     return project_points(points_cam, intrinsics)
 
 
-def estimate(betas: np.ndarray, body_pose: np.ndarray, rotation: np.ndarray, transl: np.ndarray,
-             object_pixels: np.ndarray | None, k: int) -> Estimate:
-    """The typed estimate of a body ``rotation (3, 3)`` (human frame -> camera) and model
-    ``transl (3,)``. ``object_pixels (k, 2)`` are estimated object keypoints, or None (then the
-    k keypoints are zero with confidence 0). There are no 2D-3D correspondences (C = 0)."""
-    if object_pixels is None:
-        kp, conf = np.zeros((k, 2)), np.zeros(k)
-    else:
-        kp, conf = object_pixels, np.ones(k)
-    return Estimate(
-        betas=betas, body_pose=body_pose, global_orient=axis_angle(rotation),
-        transl=transl, object_keypoints_2d=kp, object_keypoint_conf=conf,
-        corr_points=np.zeros((0, 3)), corr_pixels=np.zeros((0, 2)), corr_weight=np.zeros(0),
-    )
+def project_front(points_cam: np.ndarray, intrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels (P, 2) of camera-frame points (P, 3) and whether each is in front (P,) bool;
+    points at or behind the camera get pixel (0, 0), as detectors write a missing keypoint."""
+    pixels = project_points(np.asarray(points_cam, dtype=np.float64).reshape(-1, 3), intrinsics, behind="inf")
+    front = np.isfinite(pixels).all(axis=1)
+    return np.where(front[:, None], pixels, 0.0), front
 
 
 def intrinsics_matrix(fx: float, fy: float, cx: float, cy: float) -> np.ndarray:

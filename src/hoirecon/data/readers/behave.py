@@ -1,20 +1,41 @@
 """Reader of the BEHAVE release (``sequences/<seq>/<frame>/k<k>.*``, ``calibs/``, ``objects/``).
 
 One sample per frame and camera, with id ``<sequence>_<frame>_k<k>`` and the BEHAVE object
-name as its category (BEHAVE objects are not the built-in WildHOI categories). Keypoint rows
-are the 22 SMPL joints mapped from OpenPose (see :mod:`~hoirecon.data.readers.openpose`),
-then the object keypoints of a template with keypoints when one is given (the projected
-ground truth, confidence 1), none by default (k = 0).
+name as its category. Every column a fit may read comes from EVIDENCE, the files a BEHAVE user
+has (names in :mod:`~hoirecon.data.readers.behave_evidence`); the fits only fill ``sample.gt``:
 
-Frames: fits are in the world frame of camera k1; a camera k sees the world as
-``p_k = R_k^T (p_world - t_k)`` (its config). The human frame needs the pelvis, which is
-``trans + J_pelvis(betas)``.
-Splits come from ``split.json`` (sequences it does not list are ``train``). With a body model (SMPL-H, per gender or one for all) that is
-exact and the sample gets its ground truth (joints, object pose and keypoints). Without one,
-the rest pelvis is the documented approximation :data:`APPROX_REST_PELVIS` (or the caller's
-``rest_pelvis``): cameras and human-frame object poses are then off by that approximation
-(a few cm), ``ReaderResult.pelvis_exact`` is False and ``sample.gt`` is None. Camera-frame
-object poses (``ReaderResult.object_pose_camera``) never need the body model.
+=======================================  ===============================================================
+``coco_keypoints``                       the OpenPose detection (BODY_25 -> COCO-17); all zeros when the
+                                         file is all zeros (no detection), missing or malformed
+``cam_rotation``, ``cam_center``         the camera in the human frame of the body ESTIMATE, placed in
+                                         the camera (:mod:`~hoirecon.data.readers.placement`): its
+                                         ``transl``, weak camera, or, for FrankMocap's ``k*.mocap.json``
+                                         (no translation), the OpenPose keypoints
+``keypoints_2d[:22]``, its confidences   with a body model, the estimated body's joints projected
+                                         through that camera; confidence = OpenPose's where the joint
+                                         has a BODY_25 counterpart, ``estimate_joint_conf`` elsewhere
+                                         (as the synthetic data does). Without a body model the
+                                         OpenPose joints mapped to the SMPL rows (others confidence 0)
+``keypoints_2d[22:]``, ``est_object_*``  object keypoint file, else an estimated pose's projected
+                                         template keypoints; correspondences from the EPro-PnP /
+                                         StackFLOW pickle (:mod:`~hoirecon.data.readers.evidence`)
+``est_betas`` ... ``est_transl``         the placed body estimate
+masks                                    ``k*.person_mask.*``, ``k*.obj_rend_mask.*`` (else
+                                         ``k*.obj_mask.*``; ``object_mask_names`` picks others, e.g.
+                                         a segmentation's, since the release renders ``obj_rend_mask``)
+``gt_*`` (with a body model)             ``person/fit02`` and ``<object>/fit01`` (evaluation only), with
+                                         the TRUE camera in ``gt_cam_rotation`` / ``gt_cam_center``
+=======================================  ===============================================================
+
+A view without a body estimate, one that cannot be placed (FrankMocap without a body model or
+without detected keypoints), or without object evidence is reported and skipped: nothing is
+filled from the fits. ``object_evidence="annotation"`` replaces the object evidence by the
+projection of the object fit (the paper's training setting), recorded in every converted
+dataset's manifest. A frame whose fits are missing or broken is read without ground truth.
+
+The ground truth (:mod:`~hoirecon.data.readers.behave_truth`) needs a body model (SMPL-H, per
+gender or one for all) for the true pelvis; without one ``sample.gt`` is None and the records
+use :data:`APPROX_REST_PELVIS`. Splits come from ``split.json`` (unlisted sequences are ``train``).
 """
 
 from __future__ import annotations
@@ -22,62 +43,58 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hoirecon.data.readers import assemble
-from hoirecon.data.readers.assemble import BodyJoints, BodyModels, body_joints, pick_body_model
+from hoirecon.data.readers.assemble import BodyModelLike, BodyModels, pick_body_model
+from hoirecon.data.readers.behave_evidence import (
+    body_estimate_files,
+    detected_joint_conf,
+    object_evidence_files,
+    person_keypoint_files,
+    read_body_keypoints,
+)
 from hoirecon.data.readers.behave_files import (
+    OBJECT_MASK_NAMES,
     KinectCamera,
-    PersonFit,
     SequenceInfo,
     object_mask_file,
     person_mask_file,
     read_behave_split,
     read_info,
     read_kinect,
-    read_object_fit,
-    read_openpose,
-    read_person_fit,
 )
+from hoirecon.data.readers.behave_truth import APPROX_REST_PELVIS, FrameFits, ViewTruth, read_fits, view_truth
 from hoirecon.data.readers.common import (
     DatasetReader,
     LayoutError,
     SampleError,
     check_root,
+    first_existing,
     image_size,
     read_optional_split,
 )
+from hoirecon.data.readers.evidence import (
+    DEFAULT_MAX_CORRESPONDENCES,
+    ObjectEvidence,
+    annotation_evidence,
+    check_object_evidence,
+    read_object_evidence,
+)
 from hoirecon.data.readers.openpose import BodyKeypoints, empty_keypoints
-from hoirecon.data.readers.records import BodyParams, ObjectPose, ReaderResult, axis_angle, rotmat
+from hoirecon.data.readers.placement import EstimatedBody, body_layout, estimate_body
+from hoirecon.data.readers.records import ReaderResult
 from hoirecon.data.sample import Sample
 from hoirecon.objects import ObjectTemplate, load_behave_template
 from hoirecon.objects.io import behave_template_file
 
 log = logging.getLogger(__name__)
 
-APPROX_REST_PELVIS = np.array([0.0, -0.23, 0.03])
-"""Approximate rest pelvis of a mean-shape SMPL / SMPL-H body in the model frame (metres).
-
-Used only without a body model; SMPL-family templates put the pelvis roughly this far below
-and in front of the model origin, and shape moves it by a few centimetres more."""
-
 SEQUENCE_PATTERN = re.compile(r"^Date\d+_Sub\d+_")
 SPLIT_FILE = "split.json"
-
-
-@dataclass(frozen=True)
-class FrameFits:
-    """The world-frame fits of one frame, with the resolved pelvis."""
-
-    person: PersonFit
-    object_world: ObjectPose
-    pelvis_world: np.ndarray
-    """(3,) pelvis in the world (exact with a body model)."""
-    joints: BodyJoints | None
-    """Human-frame joints, with a body model."""
+ESTIMATE_JOINT_CONF = 0.5
+"""Default confidence of estimated 22-layout joints without an OpenPose counterpart."""
 
 
 def behave_templates(root: str | Path, names: Sequence[str] | None = None) -> dict[str, ObjectTemplate]:
@@ -99,20 +116,34 @@ class BehaveReader(DatasetReader):
                  views: Sequence[int] | None = None, body_model: BodyModels = None,
                  templates: Mapping[str, ObjectTemplate] | None = None, images: bool = True,
                  require_masks: bool = True, min_keypoint_conf: float = 0.0,
-                 rest_pelvis: np.ndarray | None = None) -> None:
+                 rest_pelvis: np.ndarray | None = None, object_evidence: str = "estimate",
+                 estimate_joint_conf: float = ESTIMATE_JOINT_CONF,
+                 max_correspondences: int = DEFAULT_MAX_CORRESPONDENCES,
+                 object_mask_names: Sequence[str] = OBJECT_MASK_NAMES) -> None:
         super().__init__()
         if split not in (None, "train", "test"):
             raise ValueError(f"split: expected 'train', 'test' or None, got {split!r}")
+        if not 0.0 <= estimate_joint_conf <= 1.0:
+            raise ValueError(f"estimate_joint_conf: expected a value in [0, 1], got {estimate_joint_conf}")
+        if max_correspondences < 0:
+            raise ValueError(f"max_correspondences: expected a non-negative integer, got {max_correspondences}")
         self.root = check_root(root, "BEHAVE")
         self.seq_root, self.calib_root = self._find_layout()
+        self.evidence_root = self.seq_root.parent if self.seq_root.name == "sequences" else self.root
         self.split, self.views = split, None if views is None else {int(v) for v in views}
         self.sequence_names = None if sequences is None else set(sequences)
-        self.body_model, self.templates = body_model, dict(templates or {})
+        self.body_model = body_model
+        self.templates: dict[str, ObjectTemplate | None] = dict(templates or {})
         self.images, self.require_masks, self.min_conf = images, require_masks, min_keypoint_conf
         self.rest_pelvis = None if rest_pelvis is None else np.asarray(rest_pelvis, dtype=np.float64).reshape(3)
+        self.object_evidence = check_object_evidence(object_evidence)
+        self.joint_conf, self.max_corr = estimate_joint_conf, max_correspondences
+        self.mask_names = tuple(object_mask_names)
+        if not self.mask_names:
+            raise ValueError("object_mask_names: expected at least one mask name")
         self.split_sets = self._read_split()
-        if body_model is None and rest_pelvis is None:
-            log.info("no body model: BEHAVE human frames use an approximate pelvis and samples have no gt")
+        if body_model is None:
+            log.info("no body model: FrankMocap estimates cannot be placed and samples have no gt")
 
     def _find_layout(self) -> tuple[Path, Path]:
         """(folder of the sequences, calibration folder)."""
@@ -162,11 +193,7 @@ class BehaveReader(DatasetReader):
         for frame in sorted(p for p in seq.iterdir() if p.is_dir() and p.name.startswith("t")):
             if not cameras:
                 return
-            try:
-                fits = self._fits(frame, info)
-            except SampleError as err:
-                self.report_error(err, f"frame {seq.name}/{frame.name}")
-                continue
+            fits = self._fits(frame, info)
             for k, camera in cameras.items():
                 try:
                     yield self._view(frame, k, camera, fits, info)
@@ -175,17 +202,16 @@ class BehaveReader(DatasetReader):
 
     @property
     def pelvis_exact(self) -> bool:
-        """Whether the pelvis comes from a body model or the caller (else the approximation)."""
+        """Whether the true pelvis comes from a body model or the caller (else the approximation)."""
         return self.body_model is not None or self.rest_pelvis is not None
 
-    def _fits(self, frame: Path, info: SequenceInfo) -> FrameFits:
-        person = read_person_fit(frame)
-        _, obj = read_object_fit(frame, info.object_name)
-        model = pick_body_model(self.body_model, info.gender)
-        joints = None if model is None else body_joints(model, person.betas, person.pose[3:66])
-        rest = joints.rest_pelvis if joints is not None else (
-            self.rest_pelvis if self.rest_pelvis is not None else APPROX_REST_PELVIS)
-        return FrameFits(person, obj, person.trans + rest, joints)
+    def _fits(self, frame: Path, info: SequenceInfo) -> FrameFits | None:
+        """The frame's fits (ground truth), or None (reported) when they cannot be read."""
+        try:
+            return read_fits(frame, info, pick_body_model(self.body_model, info.gender), self.rest_pelvis)
+        except SampleError as err:
+            self.report(err.path, f"{err.message} (frame {info.name}/{frame.name} read without ground truth)")
+            return None
 
     def _paths(self, frame: Path, k: int, camera: KinectCamera) -> tuple[Path | None, tuple[int, int], Path | None, Path | None]:
         """(image, (width, height), person mask, object mask) of one view."""
@@ -195,70 +221,111 @@ class BehaveReader(DatasetReader):
                 raise SampleError(image, "image not found (pass images=False to read without images)")
             image = None
         size = camera.size or (image_size(image) if image is not None else (0, 0))
-        person, obj = person_mask_file(frame, k), object_mask_file(frame, k)
+        person, obj = person_mask_file(frame, k), object_mask_file(frame, k, self.mask_names)
         if self.require_masks and (person is None or obj is None):
-            missing = frame / (f"k{k}.person_mask.jpg" if person is None else f"k{k}.obj_rend_mask.png")
+            missing = frame / (f"k{k}.person_mask.jpg" if person is None else f"k{k}.{self.mask_names[0]}.png")
             raise SampleError(missing, "mask not found (pass require_masks=False to read without masks)")
         return image, size, person, obj
 
-    def _openpose(self, frame: Path, k: int) -> BodyKeypoints:
-        path = frame / f"k{k}.color.json"
-        if not path.is_file():
-            log.debug("%s: no OpenPose file; body keypoints get confidence 0", path)
-            return empty_keypoints()
+    def _person(self, frame: Path, k: int, info: SequenceInfo) -> tuple[BodyKeypoints, Path | None]:
+        """The view's detected body keypoints and their file (confidence 0 without a usable one)."""
+        path = first_existing(person_keypoint_files(self.evidence_root, info.name, frame, k))
+        if path is None:
+            log.debug("%s: no body keypoint file for k%d; confidences 0", frame, k)
+            return empty_keypoints(), None
         try:
-            return read_openpose(path, self.min_conf)
+            return read_body_keypoints(path, self.min_conf), path
         except SampleError as err:
             self.report(err.path, f"{err.message} (body keypoints set to confidence 0)")
-            return empty_keypoints()
+            return empty_keypoints(), None
 
-    def _view(self, frame: Path, k: int, camera: KinectCamera, fits: FrameFits, info: SequenceInfo) -> ReaderResult:
+    def _estimate_model(self, gender: str) -> BodyModelLike | None:
+        """The model the body ESTIMATE is posed with: the neutral one, else the subject's."""
+        return pick_body_model(self.body_model, "neutral") or pick_body_model(self.body_model, gender)
+
+    def _body(self, frame: Path, k: int, K: np.ndarray, size: tuple[int, int], person: BodyKeypoints,
+              info: SequenceInfo) -> EstimatedBody:
+        candidates = body_estimate_files(frame, k)
+        path = first_existing(candidates)
+        if path is None:
+            raise SampleError(frame, f"no body estimate for k{k} (looked for {', '.join(p.name for p in candidates)}); "
+                                     "the camera and the 22-joint layout come from one")
+        return estimate_body(path, self._estimate_model(info.gender), K, size, APPROX_REST_PELVIS,
+                             person.smpl, person.smpl_conf)
+
+    def _template(self, name: str) -> ObjectTemplate | None:
+        """The object's template: the caller's, else the release's ``objects/`` (cached)."""
+        if name not in self.templates:
+            root = next((r for r in (self.root, self.seq_root.parent) if (r / "objects" / name).is_dir()), None)
+            try:
+                self.templates[name] = None if root is None else load_behave_template(root, name)
+            except (ValueError, OSError) as err:
+                log.info("object %s: no template (%s); no keypoint rows, no pose correspondences", name, err)
+                self.templates[name] = None
+        return self.templates[name]
+
+    def _object(self, frame: Path, k: int, K: np.ndarray, info: SequenceInfo, truth: ViewTruth | None) -> ObjectEvidence:
+        template, keypoints = self._template(info.object_name), self._keypoints(info.object_name)
+        vertices = None if template is None else template.vertices
+        options = {"template_keypoints": keypoints, "vertices": vertices, "max_correspondences": self.max_corr}
+        if self.object_evidence == "annotation":
+            if truth is None:
+                raise SampleError(frame, "object_evidence='annotation' needs the object fit, which is unavailable")
+            return annotation_evidence(truth.object_camera, len(keypoints), K, **options)
+        files = object_evidence_files(self.evidence_root, info.name, frame, k, info.object_name)
+        evidence = read_object_evidence(files, len(keypoints), K, **options)
+        if not evidence.found:
+            raise SampleError(frame, f"k{k}: {evidence.missing(files)}; never filled from the object fit")
+        return evidence
+
+    def _keypoints(self, name: str) -> np.ndarray:
+        """(k, 3) the object template's keypoints (k = 0 without a template)."""
+        template = self._template(name)
+        return np.zeros((0, 3)) if template is None else np.asarray(template.keypoints, dtype=np.float64)
+
+    def _layout(self, body: EstimatedBody, person: BodyKeypoints, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The 22 joint rows: the estimate's joints projected, else OpenPose's mapped rows."""
+        if body.joints is None:
+            return person.smpl, person.smpl_conf
+        return body_layout(body.joints, body.placed, K, detected_joint_conf(person), self.joint_conf)
+
+    def _view(self, frame: Path, k: int, camera: KinectCamera, fits: FrameFits | None,
+              info: SequenceInfo) -> ReaderResult:
         image, size, person_mask, object_mask = self._paths(frame, k, camera)
-        pose = fits.person.pose
-        rotation = camera.rotation.T @ rotmat(pose[:3])
-        pelvis = camera.world_to_camera(fits.pelvis_world[None])[0]
-        body = BodyParams("smplh", info.gender, fits.person.betas, pose[3:66], axis_angle(rotation),
-                          pelvis, pose[66:111], pose[111:156])
-        obj_cam = ObjectPose(camera.rotation.T @ fits.object_world.rotation,
-                             camera.world_to_camera(fits.object_world.translation[None])[0])
-        obj_human = obj_cam.camera_to_human(body)
-        template_kps = self._template_keypoints(info.object_name)
-        kp = self._keypoints(frame, k, obj_cam, template_kps, camera.intrinsics)
-        cam_rotation, cam_center = assemble.camera_in_human_frame(rotation, pelvis)
-        gt = None if fits.joints is None else assemble.ground_truth(body, fits.joints, obj_human, template_kps)
+        K = camera.intrinsics
+        truth = None if fits is None else view_truth(fits, camera, info.gender, self._keypoints(info.object_name))
+        person, person_file = self._person(frame, k, info)
+        body = self._body(frame, k, K, size, person, info)
+        obj = self._object(frame, k, K, info, truth)
+        layout, layout_conf = self._layout(body, person, K)
+        conf = np.concatenate([layout_conf, obj.keypoints[:, 2]])
+        cam_rotation, cam_center = body.camera()
+        e = body.estimate
         sample = Sample(
             image_id=f"{info.name}_{frame.name}_k{k}", category=info.object_name,
             split=self._sequence_split(info.name), image_path=image, human_mask_path=person_mask,
-            object_mask_path=object_mask, image_size=size, keypoints_2d=kp[0], keypoint_conf=kp[1],
-            keypoint_visible=kp[1] > 0, coco_keypoints=kp[2], intrinsics=camera.intrinsics,
-            cam_rotation=cam_rotation, cam_center=cam_center, gt=gt)
-        return ReaderResult(sample=sample, source=fits.person.path, sequence=info.name, frame=frame.name,
-                            view=f"k{k}", body=body, object_pose=obj_human, object_pose_camera=obj_cam,
-                            pelvis_exact=self.pelvis_exact)
-
-    def _template_keypoints(self, name: str) -> np.ndarray:
-        template = self.templates.get(name)
-        return np.zeros((0, 3)) if template is None else np.asarray(template.keypoints, dtype=np.float64)
-
-    def _keypoints(self, frame: Path, k: int, obj_cam: ObjectPose, template_kps: np.ndarray,
-                   K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(keypoints (22+k, 2), confidences (22+k,), COCO (17, 3)) of one view."""
-        body = self._openpose(frame, k)
-        points = obj_cam.apply(template_kps)
-        in_front = points[:, 2] > 1e-6
-        pixels = np.zeros((len(points), 2))
-        if in_front.any():
-            pixels[in_front] = assemble.project(points[in_front], K)
-        keypoints = np.concatenate([body.smpl, pixels])
-        conf = np.concatenate([body.smpl_conf, in_front.astype(np.float64)])
-        return keypoints, conf, body.coco
+            object_mask_path=object_mask, image_size=size,
+            keypoints_2d=np.concatenate([layout, obj.keypoints[:, :2]]), keypoint_conf=conf,
+            keypoint_visible=conf > 0, coco_keypoints=person.coco, intrinsics=K, cam_rotation=cam_rotation,
+            cam_center=cam_center, gt=None if truth is None else truth.gt,
+            estimate=obj.estimate(e.betas, e.body_pose, e.global_orient, body.placed.transl))
+        files = (*([] if person_file is None else [str(person_file)]), str(body.path), *obj.files)
+        return ReaderResult(
+            sample=sample, source=body.path, sequence=info.name, frame=frame.name, view=f"k{k}",
+            body=None if truth is None else truth.body, object_pose=None if truth is None else truth.object_human,
+            object_pose_camera=None if truth is None else truth.object_camera, est_body=body.params(),
+            est_object_pose_camera=obj.pose if self.object_evidence == "estimate" else truth.object_camera,
+            pelvis_exact=self.pelvis_exact, object_evidence=self.object_evidence, evidence_files=files)
 
 
 def read_behave(root: str | Path, split: str | None = None, *, sequences: Sequence[str] | None = None,
                 views: Sequence[int] | None = None, body_model: BodyModels = None,
                 templates: Mapping[str, ObjectTemplate] | None = None, images: bool = True,
                 require_masks: bool = True, min_keypoint_conf: float = 0.0,
-                rest_pelvis: np.ndarray | None = None) -> BehaveReader:
+                rest_pelvis: np.ndarray | None = None, object_evidence: str = "estimate",
+                estimate_joint_conf: float = ESTIMATE_JOINT_CONF,
+                max_correspondences: int = DEFAULT_MAX_CORRESPONDENCES,
+                object_mask_names: Sequence[str] = OBJECT_MASK_NAMES) -> BehaveReader:
     """Open a BEHAVE tree for reading; iterate the result for :class:`ReaderResult` s.
 
     Args:
@@ -266,17 +333,27 @@ def read_behave(root: str | Path, split: str | None = None, *, sequences: Sequen
             or a folder of sequences.
         split: 'train', 'test' (from ``split.json``) or None (every sequence).
         sequences: only these sequence names. views: only these camera ids (default all).
-        body_model: SMPL-H model, or a mapping gender -> model; gives exact human frames and gt.
-        templates: object name -> template (e.g. from ``load_behave_template``) whose keypoints
-            become the object keypoint rows; default none (k = 0).
+        body_model: SMPL-H model, or a mapping gender -> model (the 'neutral' one, else the
+            subject's, poses the body estimate). Needed to place FrankMocap estimates, to
+            project the estimated joints and for the ground truth.
+        templates: object name -> template (e.g. from ``load_behave_template``); default the
+            release's ``objects/`` meshes. Its keypoints are the object keypoint rows and its
+            vertices carry the correspondences of an estimated object pose.
         images / require_masks: when True a view without its image / masks is a problem.
         min_keypoint_conf: OpenPose confidences below it become 0 (the toolkit uses 0.5).
-        rest_pelvis: (3,) rest pelvis to use instead of :data:`APPROX_REST_PELVIS` without a model.
+        rest_pelvis: (3,) the subject's rest pelvis for the true human frame without a model.
+        object_evidence: 'estimate' (estimator files; a view without any is skipped) or
+            'annotation' (the projected object fit, the paper's training setting).
+        estimate_joint_conf: confidence of estimated joints without an OpenPose counterpart.
+        max_correspondences: correspondences kept per view (the strongest).
+        object_mask_names: object mask file names ``k<k>.<name>.{png,jpg}``, in order of preference.
 
     Raises:
         FileNotFoundError: ``root`` does not exist. LayoutError: no BEHAVE layout under it, or
-        ``split`` given without a readable ``split.json``.
+        ``split`` given without a readable ``split.json``. ValueError: a bad option.
     """
     return BehaveReader(root, split, sequences=sequences, views=views, body_model=body_model,
                         templates=templates, images=images, require_masks=require_masks,
-                        min_keypoint_conf=min_keypoint_conf, rest_pelvis=rest_pelvis)
+                        min_keypoint_conf=min_keypoint_conf, rest_pelvis=rest_pelvis,
+                        object_evidence=object_evidence, estimate_joint_conf=estimate_joint_conf,
+                        max_correspondences=max_correspondences, object_mask_names=object_mask_names)

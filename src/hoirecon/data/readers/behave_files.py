@@ -20,7 +20,8 @@ Conventions, as established from the BEHAVE toolkit:
 * ``k<k>.color.json``: OpenPose ``body_joints``, 25 x (u, v, confidence), flattened; an
   all-zero list means no detection.
 * Masks ``k<k>.person_mask.{png,jpg}`` and ``k<k>.obj_rend_mask.{png,jpg}`` (older releases:
-  ``k<k>.obj_mask.*``).
+  ``k<k>.obj_mask.*``). The name says the latter are rendered, presumably from the object
+  registration; a protocol that must not see it can name its own segmentation's masks instead.
 """
 
 from __future__ import annotations
@@ -184,10 +185,14 @@ def person_mask_file(frame: Path, k: int) -> Path | None:
     return first_existing([frame / f"k{k}.person_mask.{ext}" for ext in ("png", "jpg")])
 
 
-def object_mask_file(frame: Path, k: int) -> Path | None:
-    """``k<k>.obj_rend_mask.png``, then ``.jpg``, then ``k<k>.obj_mask.png`` / ``.jpg``."""
-    return first_existing([frame / f"k{k}.{stem}.{ext}" for stem in ("obj_rend_mask", "obj_mask")
-                           for ext in ("png", "jpg")])
+OBJECT_MASK_NAMES = ("obj_rend_mask", "obj_mask")
+"""Object mask names of the release, in order of preference."""
+
+
+def object_mask_file(frame: Path, k: int, names: tuple[str, ...] = OBJECT_MASK_NAMES) -> Path | None:
+    """``k<k>.<name>.png``, then ``.jpg``, for each of ``names`` in turn (by default
+    ``obj_rend_mask``, then the older releases' ``obj_mask``)."""
+    return first_existing([frame / f"k{k}.{stem}.{ext}" for stem in names for ext in ("png", "jpg")])
 
 
 @guarded(lambda path, *_: path)

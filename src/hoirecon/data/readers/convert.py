@@ -9,6 +9,12 @@ need a template: a mesh path (copied with its keypoint file to ``templates/``) o
 (bad split, duplicate id, non-finite values, missing file, no template) is skipped and listed
 in the returned :class:`ConvertReport`; the manifest merges with an existing one, so
 categories can be converted one run at a time.
+
+Provenance: the true camera of samples whose base camera comes from a body estimate is written
+to ``gt_cam_rotation`` / ``gt_cam_center``, and each category's manifest entry records where its
+object evidence came from (``object_evidence``: ``estimate``, ``annotation``, or ``unspecified``
+for bare samples; a list when mixed), repeated for the whole dataset at the top level, so
+every result made from an annotation-fed dataset can say so.
 """
 
 from __future__ import annotations
@@ -82,7 +88,8 @@ def _sample_problem(sample: Sample, k: int) -> str | None:
     gt, est = sample.gt, sample.estimate
     if gt is not None and (gt.object_keypoints_3d.shape != (k, 3) or not _finite(
             gt.betas, gt.body_pose, gt.global_orient, gt.transl, gt.joints_3d, gt.object_rotation,
-            gt.object_translation, gt.object_scale, gt.object_keypoints_3d)):
+            gt.object_translation, gt.object_scale, gt.object_keypoints_3d,
+            *(a for a in (gt.cam_rotation, gt.cam_center) if a is not None))):
         return "ground truth has non-finite values or the wrong number of object keypoints"
     if est is not None and (est.object_keypoints_2d.shape != (k, 2) or not _finite(
             est.betas, est.body_pose, est.global_orient, est.transl, est.object_keypoints_2d,
@@ -154,6 +161,18 @@ def _gt_row(gt: GroundTruth | None, k: int) -> dict[str, np.ndarray]:
     return {"has_gt": np.array(has), **{f"gt_{n}": np.asarray(getattr(gt, n), np.float32) for n in names}}
 
 
+def _gt_camera_row(sample: Sample) -> dict[str, np.ndarray]:
+    """The ``gt_cam_*`` columns: the true camera, which is the sample's own unless its ground
+    truth says otherwise (identity and zeros for rows without ground truth)."""
+    gt = sample.gt
+    if gt is None:
+        rotation, center = np.eye(3), np.zeros(3)
+    else:
+        rotation = sample.cam_rotation if gt.cam_rotation is None else gt.cam_rotation
+        center = sample.cam_center if gt.cam_center is None else gt.cam_center
+    return {"gt_cam_rotation": np.asarray(rotation, np.float32), "gt_cam_center": np.asarray(center, np.float32)}
+
+
 def _est_row(est: Estimate | None, k: int, num_corr: int) -> dict[str, np.ndarray]:
     """The ``est_`` columns of one row, correspondences zero-padded (weight 0) to ``num_corr``."""
     has = est is not None
@@ -172,6 +191,7 @@ def _est_row(est: Estimate | None, k: int, num_corr: int) -> dict[str, np.ndarra
 def _rows(samples: list[Sample], files: list[dict[str, str]], k: int) -> list[dict[str, Any]]:
     """Annotation rows; the gt / est groups are present when any sample has them."""
     with_gt = any(s.gt is not None for s in samples)
+    with_camera = any(s.gt is not None and s.gt.cam_rotation is not None for s in samples)
     with_est = any(s.estimate is not None for s in samples)
     num_corr = max((len(s.estimate.corr_weight) for s in samples if s.estimate is not None), default=0)
     rows = []
@@ -179,6 +199,8 @@ def _rows(samples: list[Sample], files: list[dict[str, str]], k: int) -> list[di
         row = _base_row(sample, media)
         if with_gt:
             row.update(_gt_row(sample.gt, k))
+        if with_camera:
+            row.update(_gt_camera_row(sample))
         if with_est:
             row.update(_est_row(sample.estimate, k, num_corr))
         rows.append(row)
@@ -207,8 +229,13 @@ def _template_entry(out: Path, category: str, source: TemplateSource | None) -> 
     return mesh.relative_to(out).as_posix(), template.num_keypoints, list(template.keypoint_names)
 
 
+def _evidence_label(values: set[str]) -> str | list[str]:
+    """One provenance value, or the sorted list when samples disagree."""
+    return next(iter(values)) if len(values) == 1 else sorted(values)
+
+
 def _write_category(out: Path, category: str, samples: list[Sample], source: TemplateSource | None,
-                    copy_images: bool, report: ConvertReport) -> dict[str, Any] | None:
+                    copy_images: bool, report: ConvertReport, evidence: dict[str, str]) -> dict[str, Any] | None:
     """Write one category's rows and media; returns its manifest entry (None if nothing written)."""
     try:
         template, k, names = _template_entry(out, category, source)
@@ -236,7 +263,8 @@ def _write_category(out: Path, category: str, samples: list[Sample], source: Tem
     counts = {split: sum(s.split == split for s in kept) for split in SPLITS}
     return {"template": template, "num_object_keypoints": k, "keypoint_names": names,
             "annotations": path.relative_to(out).as_posix(),
-            "num_images": {s: n for s, n in counts.items() if n}}
+            "num_images": {s: n for s, n in counts.items() if n},
+            "object_evidence": _evidence_label({evidence[s.image_id] for s in kept})}
 
 
 def _existing_categories(out: Path) -> dict[str, Any]:
@@ -266,6 +294,9 @@ def convert(samples: Iterable[Sample | ReaderResult], out: str | Path, name: str
         body_model / gender: the body model the ground truth refers to (manifest ``body_model``),
             e.g. 'smplx' for WildHOI, 'smplh' for BEHAVE.
 
+    The manifest records each category's ``object_evidence`` (from the reader results; bare
+    samples are ``unspecified``) and the dataset's, at the top level.
+
     Returns:
         A :class:`ConvertReport` with rows written per category and every skipped sample.
     """
@@ -273,13 +304,16 @@ def convert(samples: Iterable[Sample | ReaderResult], out: str | Path, name: str
     out.mkdir(parents=True, exist_ok=True)
     report = ConvertReport(out=out)
     groups: dict[str, list[Sample]] = {}
+    evidence: dict[str, dict[str, str]] = {}
     for item in samples:
         sample = item.sample if isinstance(item, ReaderResult) else item
         groups.setdefault(sample.category, []).append(sample)
+        label = item.object_evidence if isinstance(item, ReaderResult) else "unspecified"
+        evidence.setdefault(sample.category, {}).setdefault(sample.image_id, label)
     categories = _existing_categories(out)
     for category in sorted(groups):
         source = (templates or {}).get(category)
-        entry = _write_category(out, category, groups[category], source, copy_images, report)
+        entry = _write_category(out, category, groups[category], source, copy_images, report, evidence[category])
         if entry is not None:
             categories[category] = entry
     if not categories:
@@ -287,7 +321,17 @@ def convert(samples: Iterable[Sample | ReaderResult], out: str | Path, name: str
     atomic_write_json(out / MANIFEST_NAME, {
         "format_version": FORMAT_VERSION, "name": name,
         "body_model": {"name": body_model or "unspecified", "gender": gender},
+        "object_evidence": _dataset_evidence(categories),
         "categories": categories, "units": {"length": "metres", "image": "pixels"},
         "camera_convention": "opencv: x right, y down, z forward",
     })
     return report
+
+
+def _dataset_evidence(categories: dict[str, Any]) -> str | list[str]:
+    """The object evidence of every category together (``unspecified`` for entries without one)."""
+    values: set[str] = set()
+    for entry in categories.values():
+        label = entry.get("object_evidence", "unspecified") if isinstance(entry, dict) else "unspecified"
+        values.update([label] if isinstance(label, str) else label)
+    return _evidence_label(values)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from hoirecon.data.readers.common import as_array
 from hoirecon.data.sample import Sample
 from hoirecon.geometry import axis_angle_to_rotmat, rotmat_to_axis_angle
 
@@ -34,6 +36,15 @@ def nearest_rotation(matrix: np.ndarray) -> np.ndarray:
     u, _, vt = np.linalg.svd(matrix)
     d = np.sign(np.linalg.det(u @ vt))
     return u @ np.diag([1.0, 1.0, d]) @ vt
+
+
+def parse_rotation(value: Any, path: Path, key: str) -> np.ndarray:
+    """A rotation given as a (3, 3) matrix or an axis-angle (3,) vector -> (3, 3); errors name
+    the file and key."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.size == 3:
+        return rotmat(as_array(arr, (3,), path, key))
+    return nearest_rotation(as_array(arr, (3, 3), path, key))
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,8 @@ class ReaderResult:
 
     sample: Sample
     source: Path
-    """The annotation file the sample was built from."""
+    """The main file the sample was built from (WildHOI: the test annotation or ``hoi_kps`` file;
+    BEHAVE: the view's body estimate)."""
     sequence: str
     """WildHOI ``<video>_<hoi>`` or the BEHAVE sequence name."""
     frame: str
@@ -112,15 +124,26 @@ class ReaderResult:
     view: str = ""
     """Camera of a multi-view dataset (BEHAVE ``k0``..``k3``); empty otherwise."""
     body: BodyParams | None = None
-    """Ground-truth (or pseudo ground-truth) body in this camera, when the dataset has one."""
+    """Ground-truth (or pseudo ground-truth) body in this camera, when the dataset has one
+    (evaluation only, like every record of the truth below)."""
     object_pose: ObjectPose | None = None
     """Ground-truth object pose in the human frame."""
     object_pose_camera: ObjectPose | None = None
     """Ground-truth object pose in this camera's frame."""
     est_body: BodyParams | None = None
-    """Off-the-shelf body estimate (WildHOI SMPLer-X)."""
+    """Off-the-shelf body estimate placed in this camera (WildHOI SMPLer-X, BEHAVE FrankMocap or
+    another estimator's file); ``sample.cam_rotation`` / ``cam_center`` are derived from it."""
     est_object_pose_camera: ObjectPose | None = None
-    """Off-the-shelf object pose estimate in the camera frame (WildHOI ``obj_RT``)."""
+    """Object pose from an object pose estimator, camera frame (an EPro-PnP ``pose_opt`` or a
+    pose file); with ``object_evidence == "annotation"``, the annotated pose it stands in for."""
+    annotated_object_pose_camera: ObjectPose | None = None
+    """WildHOI's annotated object pose (``obj_RT``), camera frame: a label, never evidence unless
+    ``object_evidence == "annotation"``."""
+    object_evidence: str = "estimate"
+    """Where the object rows of the sample come from: ``estimate`` (estimator files) or
+    ``annotation`` (the dataset's object labels, an explicit reader option)."""
+    evidence_files: tuple[str, ...] = ()
+    """The evidence files the sample was built from (keypoints, body estimate, object)."""
     pelvis_exact: bool = True
     """False when the human frame's origin is an approximate pelvis (BEHAVE without a body model)."""
     bbox: np.ndarray | None = None

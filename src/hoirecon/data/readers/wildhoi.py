@@ -1,12 +1,41 @@
 """Reader of the WildHOI release (``<root>/<object>/hoi_kps|smpler_x|object_pose|test``).
 
 One sample per frame of each tracked person-object pair, with id ``<video>_<hoi>_<frame>``.
-Keypoints are the release's 2D pseudo-labels (22 SMPL-X body joints, then the category's
-object keypoints, all with confidence 1); the camera is the frame's ``cam_R`` / ``cam_T``
-(see :mod:`~hoirecon.data.readers.wildhoi_files`), or the test annotation's own camera when it
-has one. Splits: a frame with a test annotation is ``test``; other frames follow
-``train_test_split.json`` (unlisted videos are ``train``). ``split="test"`` yields exactly the
-annotated benchmark frames.
+What each release field is, following the release's preparation pipeline and the paper (Sec. 4):
+
+==========================================  ==============  =========================================
+field                                       what it is      becomes
+==========================================  ==============  =========================================
+``hoi_kps`` ``smpl_kps_seq``                estimate        ``keypoints_2d[:22]`` (confidence 1): the
+                                                            SMPL-X joints of SMPLer-X tuned to ViTPose
+                                                            keypoints, projected
+``hoi_kps`` ``cam_R_seq``, ``cam_T_seq``    estimate        ``cam_rotation``, ``cam_center``: the
+                                                            global pose of that same SMPL-X estimate
+``hoi_kps`` ``focal_seq``, ``princpt_seq``  camera model    ``intrinsics``
+``smpler_x/<video>/<hoi>_smplx.pkl``        estimate        ``est_betas`` ... ``est_transl``
+``hoi_kps`` ``object_kps_seq``              ANNOTATION      the projection of ``obj_RT``: object
+                                                            keypoint rows only with
+                                                            ``object_evidence="annotation"``
+``object_pose/<video>/<hoi>_obj_RT.pkl``    ANNOTATION      the object 6D pose labels (annotators and
+                                                            a model trained on their 2D-3D clicks,
+                                                            reviewed): ``annotated_object_pose_camera``
+                                                            always; object evidence only with
+                                                            ``object_evidence="annotation"``
+``test/<video>_<hoi>_<frame>.pkl``          ground truth    ``gt_*``; its camera (``hoi_rotmat`` /
+                                                            ``hoi_trans``) ``gt_cam_rotation`` /
+                                                            ``gt_cam_center``; its ``focal`` /
+                                                            ``princpt`` are not used
+==========================================  ==============  =========================================
+
+Object evidence (``object_evidence``): ``"estimate"`` (default) reads an object estimator's
+files, ours beside the release: ``<object>/object_evidence/<video>/<hoi>/<frame>.obj_coor.pkl``
+(EPro-PnP / StackFLOW pickle), ``.obj_coor.json``, ``.obj_keypoints.json`` or ``.obj_pose.json``
+(:mod:`~hoirecon.data.readers.wildhoi_evidence`); a frame without any is reported and skipped (a
+track without that folder once for all its frames). ``"annotation"`` uses the annotated
+``object_kps_seq`` and ``obj_RT`` instead (the paper trains on them), for every frame; a
+converted dataset's manifest records the choice. Splits: a frame with a test annotation is
+``test``; other frames follow ``train_test_split.json`` (unlisted videos are ``train``).
+``split="test"`` yields exactly the annotated benchmark frames.
 
 Without a body model, ground truth and estimates are kept in the result's records
 (:class:`~hoirecon.data.readers.records.BodyParams`, object poses) but ``sample.gt`` and
@@ -19,7 +48,7 @@ not in that frame.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +65,14 @@ from hoirecon.data.readers.common import (
     image_size,
     read_optional_split,
 )
+from hoirecon.data.readers.evidence import (
+    DEFAULT_MAX_CORRESPONDENCES,
+    ObjectEvidence,
+    check_object_evidence,
+    read_object_evidence,
+)
 from hoirecon.data.readers.records import BodyParams, ObjectPose, ReaderResult, axis_angle, nearest_rotation
+from hoirecon.data.readers.wildhoi_evidence import evidence_dir, frame_evidence_files, labelled_evidence
 from hoirecon.data.readers.wildhoi_files import (
     WILDHOI_FOLDERS,
     KeypointTrack,
@@ -48,6 +84,7 @@ from hoirecon.data.readers.wildhoi_files import (
     read_object_poses,
     read_split_file,
     read_test_annotation,
+    wildhoi_folder,
 )
 from hoirecon.data.sample import Estimate, GroundTruth, Sample
 from hoirecon.objects import KEYPOINT_COUNTS, ObjectTemplate
@@ -69,17 +106,12 @@ class _Track:
     estimates: dict[str, Any] = field(default_factory=dict)
     estimate_file: Path | None = None
     object_poses: dict[str, ObjectPose] = field(default_factory=dict)
+    """Annotated object poses (``obj_RT``) by frame."""
 
-
-def wildhoi_folder(name: str) -> str:
-    """WildHOI folder of a category given by either naming ('tennis' or 'tennis_racket')."""
-    if name in WILDHOI_FOLDERS:
-        return name
-    for folder, ours in WILDHOI_FOLDERS.items():
-        if ours == name:
-            return folder
-    raise ValueError(f"unknown WildHOI category {name!r}; expected one of "
-                     f"{', '.join(WILDHOI_FOLDERS)} (or {', '.join(WILDHOI_FOLDERS.values())})")
+    @property
+    def evidence_dir(self) -> Path:
+        """This track's folder of object evidence files."""
+        return evidence_dir(self.base, self.video, self.hoi)
 
 
 class WildHOIReader(DatasetReader):
@@ -87,14 +119,19 @@ class WildHOIReader(DatasetReader):
 
     def __init__(self, root: str | Path, category: str | None = None, split: str | None = None, *,
                  body_model: BodyModels = None, templates: Mapping[str, ObjectTemplate] | None = None,
-                 images: bool = True, frame_step: int = 1) -> None:
+                 images: bool = True, frame_step: int = 1, object_evidence: str = "estimate",
+                 max_correspondences: int = DEFAULT_MAX_CORRESPONDENCES) -> None:
         super().__init__()
         if split not in (None, *SPLITS):
             raise ValueError(f"split: expected 'train', 'test' or None, got {split!r}")
         if frame_step < 1:
             raise ValueError(f"frame_step: expected a positive integer, got {frame_step}")
+        if max_correspondences < 0:
+            raise ValueError(f"max_correspondences: expected a non-negative integer, got {max_correspondences}")
         self.root = check_root(root, "WildHOI")
         self.split, self.images, self.frame_step = split, images, frame_step
+        self.object_evidence = check_object_evidence(object_evidence)
+        self.max_corr = max_correspondences
         self.body_model = pick_body_model(body_model, "neutral")
         self.templates = dict(templates or {})
         for name, template in self.templates.items():
@@ -185,11 +222,12 @@ class WildHOIReader(DatasetReader):
                 self.report(err.path, f"{err.message} (object poses of {video}_{hoi} ignored)")
         return track
 
-    def _track_frames(self, track: _Track, tests: dict[tuple[str, str, str], Path],
-                      used: set[tuple[str, str, str]]) -> Iterator[ReaderResult]:
+    def _selected(self, track: _Track, tests: dict[tuple[str, str, str], Path]
+                  ) -> list[tuple[int, str, Path | None]]:
+        """(index, split, test annotation) of the track's frames this reader yields."""
+        selected = []
         for i, frame in enumerate(track.kps.frame_ids):
-            key = (track.video, track.hoi, frame)
-            annotation = tests.get(key)
+            annotation = tests.get((track.video, track.hoi, frame))
             split = self._frame_split(track.folder, track.video, annotation is not None)
             if self.split is not None and split != self.split:
                 continue
@@ -197,11 +235,23 @@ class WildHOIReader(DatasetReader):
                 continue
             if annotation is None and i % self.frame_step:
                 continue
-            used.add(key)
+            selected.append((i, split, annotation))
+        return selected
+
+    def _track_frames(self, track: _Track, tests: dict[tuple[str, str, str], Path],
+                      used: set[tuple[str, str, str]]) -> Iterator[ReaderResult]:
+        selected = self._selected(track, tests)
+        used.update((track.video, track.hoi, track.kps.frame_ids[i]) for i, _, _ in selected)
+        if selected and self.object_evidence == "estimate" and not track.evidence_dir.is_dir():
+            self.report(track.evidence_dir, f"no object evidence folder: {len(selected)} frame(s) of "
+                                            f"{track.video}_{track.hoi} skipped (the annotated object poses are "
+                                            "evidence only with object_evidence='annotation')")
+            return
+        for i, split, annotation in selected:
             try:
                 yield self._frame(track, i, split, annotation)
             except SampleError as err:
-                self.report_error(err, f"frame {'_'.join(key)}")
+                self.report_error(err, f"frame {track.video}_{track.hoi}_{track.kps.frame_ids[i]}")
 
     def _image(self, track: _Track, frame: str) -> tuple[Path | None, tuple[int, int]]:
         names = [track.base / d / track.video / f"{frame}{ext}"
@@ -213,43 +263,63 @@ class WildHOIReader(DatasetReader):
             raise SampleError(names[0], "image not found (pass images=False to read keypoints only)")
         return None, (0, 0)
 
+    def _camera(self, kps: KeypointTrack, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rotation (3, 3), pelvis (3,), K (3, 3)) of frame ``i``: the release's camera, derived
+        from the body estimate, never the test annotation's."""
+        if not (np.isfinite(kps.cam_R[i]).all() and np.isfinite(kps.cam_T[i]).all()):
+            raise SampleError(kps.path, f"frame {kps.frame_ids[i]}: camera contains NaN")
+        K = assemble.intrinsics_matrix(kps.focal[i][0], kps.focal[i][1], kps.princpt[i][0], kps.princpt[i][1])
+        return nearest_rotation(kps.cam_R[i]), kps.cam_T[i], K
+
     def _frame(self, track: _Track, i: int, split: str, annotation_file: Path | None) -> ReaderResult:
         kps, frame = track.kps, track.kps.frame_ids[i]
-        keypoints = np.concatenate([kps.body[i], kps.objects[i]])
-        if not np.isfinite(keypoints).all():
+        if not np.isfinite(kps.body[i]).all():
             raise SampleError(kps.path, f"frame {frame}: keypoints contain NaN (no fit for this frame)")
+        rotation, pelvis, K = self._camera(kps, i)
         ann = read_test_annotation(annotation_file) if annotation_file is not None else None
-        if ann is not None and ann.camera is not None:
-            rotation, pelvis = ann.camera
-        elif np.isfinite(kps.cam_R[i]).all() and np.isfinite(kps.cam_T[i]).all():
-            rotation, pelvis = nearest_rotation(kps.cam_R[i]), kps.cam_T[i]
-        else:
-            raise SampleError(kps.path, f"frame {frame}: camera contains NaN")
-        focal, princpt = ann.intrinsics if ann is not None and ann.intrinsics is not None \
-            else (kps.focal[i], kps.princpt[i])
-        K = assemble.intrinsics_matrix(focal[0], focal[1], princpt[0], princpt[1])
+        obj = self._object(track, i, K)
         image_path, size = self._image(track, frame)
+        true_rotation, true_pelvis = (rotation, pelvis) if ann is None or ann.camera is None else ann.camera
         body = None if ann is None else BodyParams(
-            "smplx", "neutral", ann.betas, ann.body_pose, axis_angle(rotation), pelvis,
+            "smplx", "neutral", ann.betas, ann.body_pose, axis_angle(true_rotation), true_pelvis,
             ann.left_hand_pose, ann.right_hand_pose)
-        est_body, est = self._estimate(track, frame, K)
+        est_body, est = self._estimate(track, frame, obj)
         cam_rotation, cam_center = assemble.camera_in_human_frame(rotation, pelvis)
-        n = len(keypoints)
+        conf = np.concatenate([np.ones(len(kps.body[i])), obj.keypoints[:, 2]])
         sample = Sample(
             image_id=f"{track.video}_{track.hoi}_{frame}", category=track.category, split=split,
             image_path=image_path, human_mask_path=None, object_mask_path=None, image_size=size,
-            keypoints_2d=keypoints, keypoint_conf=np.ones(n), keypoint_visible=np.ones(n, bool),
-            coco_keypoints=np.zeros((17, 3)), intrinsics=K, cam_rotation=cam_rotation,
+            keypoints_2d=np.concatenate([kps.body[i], obj.keypoints[:, :2]]), keypoint_conf=conf,
+            keypoint_visible=conf > 0, coco_keypoints=np.zeros((17, 3)), intrinsics=K, cam_rotation=cam_rotation,
             cam_center=cam_center, gt=self._ground_truth(body, ann, track.category), estimate=est)
+        annotated = track.object_poses.get(frame)
         return ReaderResult(
             sample=sample, source=annotation_file or kps.path, sequence=f"{track.video}_{track.hoi}",
             frame=frame, body=body, object_pose=None if ann is None else ann.object_pose,
             object_pose_camera=None if ann is None else ann.object_pose.human_to_camera(body),
-            est_body=est_body, est_object_pose_camera=track.object_poses.get(frame),
-            bbox=self._bbox(track, frame), object_articulation=None if ann is None else ann.articulation)
+            est_body=est_body, est_object_pose_camera=obj.pose if self.object_evidence == "estimate" else annotated,
+            annotated_object_pose_camera=annotated, bbox=self._bbox(track, frame),
+            object_articulation=None if ann is None else ann.articulation,
+            object_evidence=self.object_evidence, evidence_files=(str(kps.path), *obj.files))
+
+    def _object(self, track: _Track, i: int, K: np.ndarray) -> ObjectEvidence:
+        """The frame's object evidence (see the module docstring)."""
+        frame, k = track.kps.frame_ids[i], KEYPOINT_COUNTS[track.category]
+        template = self.templates.get(track.category)
+        options = {"template_keypoints": self._template_keypoints(track.category), "max_correspondences": self.max_corr,
+                   "vertices": None if template is None else template.vertices}
+        if self.object_evidence == "annotation":
+            return labelled_evidence(track.kps.path, frame, track.kps.objects[i], track.object_poses.get(frame), K,
+                                     **options)
+        files = frame_evidence_files(track.evidence_dir, frame)
+        evidence = read_object_evidence(files, k, K, **options)
+        if not evidence.found:
+            raise SampleError(track.evidence_dir, f"frame {frame}: {evidence.missing(files)}; "
+                                                  "never filled from the annotated object pose")
+        return evidence
 
     def _template_keypoints(self, category: str) -> np.ndarray | None:
-        """(k, 3) template keypoints for ground truth / estimates, or None without a template."""
+        """(k, 3) template keypoints for ground truth / projected poses, or None without a template."""
         if KEYPOINT_COUNTS[category] == 0:
             return np.zeros((0, 3))
         template = self.templates.get(category)
@@ -261,7 +331,11 @@ class WildHOIReader(DatasetReader):
         if body is None or ann is None or self.body_model is None or keypoints is None:
             return None
         joints = body_joints(self.body_model, body.betas, body.body_pose)
-        return assemble.ground_truth(body, joints, ann.object_pose, keypoints)
+        gt = assemble.ground_truth(body, joints, ann.object_pose, keypoints)
+        if ann.camera is None:
+            return gt
+        cam_rotation, cam_center = assemble.camera_in_human_frame(*ann.camera)
+        return replace(gt, cam_rotation=cam_rotation, cam_center=cam_center)
 
     def _raw_estimate(self, track: _Track, frame: str) -> RawEstimate | None:
         if frame not in track.estimates:
@@ -273,7 +347,7 @@ class WildHOIReader(DatasetReader):
             return None
 
     def _estimate(self, track: _Track, frame: str,
-                  K: np.ndarray) -> tuple[BodyParams | None, Estimate | None]:
+                  obj: ObjectEvidence) -> tuple[BodyParams | None, Estimate | None]:
         """The estimate record and, when its translation can be resolved, the typed estimate."""
         raw = self._raw_estimate(track, frame)
         if raw is None:
@@ -281,24 +355,11 @@ class WildHOIReader(DatasetReader):
         rest = None
         if self.body_model is not None:
             rest = body_joints(self.body_model, raw.betas, raw.body_pose).rest_pelvis
-        pelvis, transl = raw.pelvis_cam, raw.transl
-        if pelvis is None and rest is not None:
-            pelvis = transl + rest
-        if transl is None and rest is not None:
-            transl = pelvis - rest
+        pelvis, transl = raw.placement(rest)
         est_body = None if pelvis is None else raw.body(pelvis)
         if transl is None:
             return est_body, None
-        pixels = self._object_pixels(track, frame, K)
-        k = KEYPOINT_COUNTS[track.category]
-        return est_body, assemble.estimate(raw.betas, raw.body_pose, raw.rotation, transl, pixels, k)
-
-    def _object_pixels(self, track: _Track, frame: str, K: np.ndarray) -> np.ndarray | None:
-        pose, keypoints = track.object_poses.get(frame), self._template_keypoints(track.category)
-        if pose is None or keypoints is None:
-            return None
-        cam = pose.apply(keypoints)
-        return assemble.project(cam, K) if (cam[:, 2] > 1e-6).all() else None
+        return est_body, obj.estimate(raw.betas, raw.body_pose, axis_angle(raw.rotation), transl)
 
     def _bbox(self, track: _Track, frame: str) -> np.ndarray | None:
         item = track.estimates.get(frame)
@@ -310,7 +371,8 @@ class WildHOIReader(DatasetReader):
 
 def read_wildhoi(root: str | Path, category: str | None = None, split: str | None = None, *,
                  body_model: BodyModels = None, templates: Mapping[str, ObjectTemplate] | None = None,
-                 images: bool = True, frame_step: int = 1) -> WildHOIReader:
+                 images: bool = True, frame_step: int = 1, object_evidence: str = "estimate",
+                 max_correspondences: int = DEFAULT_MAX_CORRESPONDENCES) -> WildHOIReader:
     """Open a WildHOI tree for reading; iterate the result for :class:`ReaderResult` s.
 
     Args:
@@ -321,15 +383,20 @@ def read_wildhoi(root: str | Path, category: str | None = None, split: str | Non
         body_model: an SMPL-X body model (or one per gender); enables ``sample.gt`` joints and
             ``sample.estimate`` translations.
         templates: per category (our names), the template in WildHOI's mesh frame; needed for
-            ground-truth object keypoints and projected estimated object keypoints.
+            ground-truth object keypoints and to project object poses (estimated, or annotated
+            with ``object_evidence="annotation"``) to keypoints and correspondences.
         images: when True a frame without its image is a problem; when False it is read with
             ``image_path=None`` and ``image_size=(0, 0)``.
         frame_step: read every n-th frame of each track (annotated frames always).
+        object_evidence: 'estimate' (object estimator files; frames without any are skipped) or
+            'annotation' (the annotated ``object_kps_seq`` / ``obj_RT``, as the paper trains).
+        max_correspondences: correspondences kept per frame (the strongest).
 
     Raises:
         FileNotFoundError: ``root`` does not exist. LayoutError: no WildHOI layout under it, or
         ``split`` given without a readable ``train_test_split.json``.
     """
     return WildHOIReader(root, category, split, body_model=body_model, templates=templates,
-                         images=images, frame_step=frame_step)
+                         images=images, frame_step=frame_step, object_evidence=object_evidence,
+                         max_correspondences=max_correspondences)
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from hoirecon.data.readers.common import SampleError, array_field, as_array, field, guarded, load_json, load_pickle
-from hoirecon.data.readers.records import BodyParams, ObjectPose, axis_angle, nearest_rotation, rotmat
+from hoirecon.data.readers.common import SampleError, array_field, field, guarded, load_json, load_pickle
+from hoirecon.data.readers.records import BodyParams, ObjectPose, axis_angle, parse_rotation
 from hoirecon.data.sample import NUM_BODY_JOINTS
 
 WILDHOI_FOLDERS: dict[str, str] = {
@@ -38,6 +38,17 @@ WILDHOI_FOLDERS: dict[str, str] = {
     "tennis": "tennis_racket", "violin": "violin", "yogaball": "yoga_ball",
 }
 """WildHOI folder name -> our category name."""
+
+
+def wildhoi_folder(name: str) -> str:
+    """WildHOI folder of a category given by either naming ('tennis' or 'tennis_racket')."""
+    if name in WILDHOI_FOLDERS:
+        return name
+    for folder, ours in WILDHOI_FOLDERS.items():
+        if ours == name:
+            return folder
+    raise ValueError(f"unknown WildHOI category {name!r}; expected one of "
+                     f"{', '.join(WILDHOI_FOLDERS)} (or {', '.join(WILDHOI_FOLDERS.values())})")
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,15 @@ class RawEstimate:
     right_hand_pose: np.ndarray | None
     bbox: np.ndarray | None
 
+    def placement(self, rest_pelvis: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(pelvis in the camera, model ``transl``) (3,) each; the one the file lacks needs the
+        shaped body's rest pelvis (3,) (``pelvis = transl + rest``) and is None without it."""
+        pelvis, transl = self.pelvis_cam, self.transl
+        if rest_pelvis is not None:
+            pelvis = transl + rest_pelvis if pelvis is None else pelvis
+            transl = pelvis - rest_pelvis if transl is None else transl
+        return pelvis, transl
+
     def body(self, pelvis_cam: np.ndarray) -> BodyParams:
         """The typed body once its pelvis position (3,) is known."""
         return BodyParams("smplx", "neutral", self.betas, self.body_pose, axis_angle(self.rotation),
@@ -139,14 +159,6 @@ def read_keypoint_track(path: Path, k: int) -> KeypointTrack:
     )
 
 
-def _rotation(value: Any, path: Path, key: str) -> np.ndarray:
-    """A rotation given as a (3, 3) matrix or an axis-angle (3,) vector -> (3, 3)."""
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.size == 3:
-        return rotmat(as_array(arr, (3,), path, key))
-    return nearest_rotation(as_array(arr, (3, 3), path, key))
-
-
 def _optional(data: Mapping, key: str, shape: tuple[int, ...], path: Path) -> np.ndarray | None:
     return array_field(data, key, shape, path) if key in data else None
 
@@ -155,9 +167,9 @@ def _optional(data: Mapping, key: str, shape: tuple[int, ...], path: Path) -> np
 def parse_estimate(item: Any, path: Path) -> RawEstimate:
     """One SMPLer-X frame dict -> :class:`RawEstimate` (errors name the file and key)."""
     if "cam_R" in item:
-        rotation = _rotation(item["cam_R"], path, "cam_R")
+        rotation = parse_rotation(item["cam_R"], path, "cam_R")
     else:
-        rotation = _rotation(field(item, "global_orient", path), path, "global_orient")
+        rotation = parse_rotation(field(item, "global_orient", path), path, "global_orient")
     pelvis = _optional(item, "cam_T", (3,), path)
     transl = _optional(item, "transl", (3,), path)
     if pelvis is None and transl is None:
@@ -201,7 +213,7 @@ def read_object_poses(path: Path, frame_ids: list[str]) -> dict[str, ObjectPose]
     if not keyed and len(items) != len(frame_ids):
         raise SampleError(path, f"{len(items)} poses for {len(frame_ids)} hoi_kps frames and no frame ids")
     ids = [str(it["frame_id"]) for it in items] if keyed else frame_ids
-    return {fid: ObjectPose(_rotation(field(it, "rotmat", path), path, "rotmat"),
+    return {fid: ObjectPose(parse_rotation(field(it, "rotmat", path), path, "rotmat"),
                             array_field(it, "trans", (3,), path)) for fid, it in zip(ids, items)}
 
 
@@ -210,11 +222,11 @@ def read_test_annotation(path: Path) -> TestAnnotation:
     """Parse one test annotation pickle (see the module docstring for the keys)."""
     data = load_pickle(path)
     scale = float(array_field(data, "object_scale", (1,), path)[0])
-    pose = ObjectPose(_rotation(field(data, "obj_rel_rotmat", path), path, "obj_rel_rotmat"),
+    pose = ObjectPose(parse_rotation(field(data, "obj_rel_rotmat", path), path, "obj_rel_rotmat"),
                       array_field(data, "obj_rel_trans", (3,), path), scale)
     camera = None
     if "hoi_rotmat" in data and "hoi_trans" in data:
-        camera = (_rotation(data["hoi_rotmat"], path, "hoi_rotmat"), array_field(data, "hoi_trans", (3,), path))
+        camera = (parse_rotation(data["hoi_rotmat"], path, "hoi_rotmat"), array_field(data, "hoi_trans", (3,), path))
     intrinsics = None
     if "focal" in data and "princpt" in data:
         intrinsics = (array_field(data, "focal", (2,), path), array_field(data, "princpt", (2,), path))
