@@ -22,7 +22,8 @@ def test_samples_round_trip_and_project(tiny_dataset: Path) -> None:
 
 def test_object_pose_camera_maps_origin_to_camera_frame(tiny_dataset: Path) -> None:
     s = next(load_dataset(tiny_dataset).samples("baseball_bat"))
-    rotation, translation = s.object_pose_camera()
+    pose = s.object_pose_camera()
+    rotation, translation = pose.rotation, pose.translation
     np.testing.assert_allclose(translation, s.human_to_camera(s.gt.object_translation))
     np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-6)
 

@@ -13,6 +13,7 @@ from hoirecon.data.dataset import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.fitting.body_init import init_body_from_estimate, rest_pelvis
 from hoirecon.fitting.init import init_batch, init_object_pnp, object_pose_in_human_frame
+from hoirecon.geometry import RigidTransform
 from hoirecon.objects import get_category_template
 
 K = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])
@@ -55,14 +56,15 @@ def test_object_pose_in_human_frame_round_trips_the_ground_truth(synth, body) ->
     template = get_category_template("baseball_bat")
     for sample in synth.samples("baseball_bat", "train"):
         gt = sample.gt
-        R_cam, t_cam = sample.object_pose_camera()
+        pose_cam = sample.object_pose_camera()
+        R_cam, t_cam = pose_cam.rotation, pose_cam.translation
         uvw = (gt.object_scale * template.vertices @ R_cam.T + t_cam) @ sample.intrinsics.T
         pixels = uvw[:, :2] / uvw[:, 2:]
         pnp = init_object_pnp(template.vertices, pixels, np.ones(len(pixels)), sample.intrinsics,
                               scale=gt.object_scale)
-        R_h, t_h = object_pose_in_human_frame(pnp.R_cam, pnp.t_cam, init_body_from_estimate(gt, body))
-        np.testing.assert_allclose(R_h, gt.object_rotation, atol=1e-4)
-        np.testing.assert_allclose(t_h, gt.object_translation, atol=1e-4)
+        pose_h = object_pose_in_human_frame(pnp.pose, init_body_from_estimate(gt, body))
+        np.testing.assert_allclose(pose_h.rotation, gt.object_rotation, atol=1e-4)
+        np.testing.assert_allclose(pose_h.translation, gt.object_translation, atol=1e-4)
 
 
 def test_init_batch_uses_estimates_and_falls_back_per_sample(synth, body) -> None:
@@ -79,12 +81,12 @@ def test_init_batch_uses_estimates_and_falls_back_per_sample(synth, body) -> Non
     assert batch.object_success.tolist() == [True, False, False, True]
     assert batch.object_method[0] == "ransac" and batch.notes[0] == [] and batch.notes[2]
     for i in (0, 3):
-        _, t_gt = samples[i].object_pose_camera()
+        t_gt = samples[i].object_pose_camera().translation
         assert abs(batch.object_translation_cam[i, 2] / t_gt[2] - 1) < 0.35
-        R_h, t_h = object_pose_in_human_frame(batch.object_rotation_cam[i], batch.object_translation_cam[i],
-                                              batch.body(i))
-        np.testing.assert_allclose(batch.object_rotation[i], R_h)
-        np.testing.assert_allclose(batch.object_translation[i], t_h)
+        pose_cam = RigidTransform(rotation=batch.object_rotation_cam[i], translation=batch.object_translation_cam[i])
+        pose_h = object_pose_in_human_frame(pose_cam, batch.body(i))
+        np.testing.assert_allclose(batch.object_rotation[i], pose_h.rotation)
+        np.testing.assert_allclose(batch.object_translation[i], pose_h.translation)
     with pytest.raises(ValueError, match="samples"):
         init_batch([], template, body)
 

@@ -28,8 +28,8 @@ def test_pnp_recovers_a_pose_exactly_from_clean_correspondences() -> None:
     points, pixels, R, t, _ = _scene()
     out = init_object_pnp(points, pixels, np.ones(len(points)), K)
     assert out.success and out.method == "ransac" and out.note == ""
-    np.testing.assert_allclose(out.R_cam, R, atol=1e-6)
-    np.testing.assert_allclose(out.t_cam, t, atol=1e-6)
+    np.testing.assert_allclose(out.pose.rotation, R, atol=1e-6)
+    np.testing.assert_allclose(out.pose.translation, t, atol=1e-6)
     assert out.inliers.all() and out.reprojection_px < 1e-6
 
 
@@ -40,8 +40,8 @@ def test_pnp_survives_noise_and_30_percent_outliers() -> None:
     noisy[outlier] = rng.uniform(pixels.min(0) - 40, pixels.max(0) + 40, (outlier.sum(), 2))
     out = init_object_pnp(points, noisy, np.ones(len(points)), K)
     assert out.success
-    assert _angle_deg(out.R_cam, R) < 3.0
-    assert np.linalg.norm(out.t_cam - t) < 0.05
+    assert _angle_deg(out.pose.rotation, R) < 3.0
+    assert np.linalg.norm(out.pose.translation - t) < 0.05
     assert (out.inliers & outlier).sum() <= 2
     assert out.inliers[~outlier].mean() > 0.8
     assert out.reprojection_px < 3.0
@@ -54,8 +54,8 @@ def test_pnp_ignores_padding() -> None:
     weight = np.concatenate([np.ones(30), np.zeros(10)])
     ref = init_object_pnp(points, pixels, np.ones(30), K)
     out = init_object_pnp(padded_pts, padded_px, weight, K)
-    np.testing.assert_allclose(out.R_cam, ref.R_cam, atol=1e-9)
-    np.testing.assert_allclose(out.t_cam, ref.t_cam, atol=1e-9)
+    np.testing.assert_allclose(out.pose.rotation, ref.pose.rotation, atol=1e-9)
+    np.testing.assert_allclose(out.pose.translation, ref.pose.translation, atol=1e-9)
     assert out.inliers[:30].all() and not out.inliers[30:].any()
 
 
@@ -64,9 +64,9 @@ def test_pnp_at_a_scale_recovers_the_scaled_translation() -> None:
     uvw = (1.3 * points @ R.T + t) @ K.T
     pixels = uvw[:, :2] / uvw[:, 2:]
     out = init_object_pnp(points, pixels, np.ones(len(points)), K, scale=1.3)
-    np.testing.assert_allclose(out.t_cam, t, atol=1e-6)
+    np.testing.assert_allclose(out.pose.translation, t, atol=1e-6)
     unscaled = init_object_pnp(points, pixels, np.ones(len(points)), K)
-    np.testing.assert_allclose(unscaled.t_cam, t / 1.3, atol=1e-6)
+    np.testing.assert_allclose(unscaled.pose.translation, t / 1.3, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", ["identical", "three", "padding_only", "collinear"])
@@ -85,8 +85,8 @@ def test_degenerate_correspondences_fall_back_to_a_placement(case: str) -> None:
     out = init_object_pnp(points, pixels, weight, K, fallback_center=pelvis)
     assert not out.success and out.method == "placement"
     assert out.note and not out.inliers.any() and len(out.inliers) == len(points)
-    assert out.t_cam[2] == pytest.approx(4.0)
-    np.testing.assert_allclose(out.R_cam, np.eye(3))
+    assert out.pose.translation[2] == pytest.approx(4.0)
+    np.testing.assert_allclose(out.pose.rotation, np.eye(3))
 
 
 def test_pnp_falls_back_to_least_squares_when_ransac_fails(monkeypatch) -> None:
@@ -96,8 +96,8 @@ def test_pnp_falls_back_to_least_squares_when_ransac_fails(monkeypatch) -> None:
     monkeypatch.setattr(pnp_module, "_ransac", lambda *args: None)
     out = init_object_pnp(points, pixels, np.ones(len(points)), K)
     assert out.success and out.method == "pnp_all" and "RANSAC" in out.note
-    np.testing.assert_allclose(out.R_cam, R, atol=1e-6)
-    np.testing.assert_allclose(out.t_cam, t, atol=1e-6)
+    np.testing.assert_allclose(out.pose.rotation, R, atol=1e-6)
+    np.testing.assert_allclose(out.pose.translation, t, atol=1e-6)
 
 
 def test_pnp_on_random_pixels_reports_no_consistent_pose() -> None:
@@ -105,7 +105,7 @@ def test_pnp_on_random_pixels_reports_no_consistent_pose() -> None:
     noise = rng.uniform(0, 640, pixels.shape)
     out = init_object_pnp(points, noise, np.ones(len(points)), K, fallback_center=np.array([0.0, 0.0, 2.0]))
     assert not out.success and out.method == "placement" and "pose" in out.note
-    assert out.t_cam[2] == pytest.approx(2.0)
+    assert out.pose.translation[2] == pytest.approx(2.0)
 
 
 def test_pnp_rejects_mismatched_shapes() -> None:
@@ -128,7 +128,7 @@ def test_keypoint_init_recovers_a_pose_and_handles_swapped_labels() -> None:
     pixels = _keypoint_pixels(template, R, t)
     out = init_object_from_keypoints(pixels, np.ones(len(pixels)), template, K)
     assert out.success and out.method == "keypoints" and out.reprojection_px < 1e-6
-    posed = template.vertices @ out.R_cam.T + out.t_cam
+    posed = template.vertices @ out.pose.rotation.T + out.pose.translation
     np.testing.assert_allclose(np.sort(posed, axis=0), np.sort(template.vertices @ R.T + t, axis=0), atol=1e-6)
     perm = template.keypoint_permutations[1]
     swapped = init_object_from_keypoints(pixels[np.argsort(perm)], np.ones(len(pixels)), template, K)
@@ -141,7 +141,7 @@ def test_keypoint_init_with_two_keypoints_places_the_object_along_them() -> None
     pixels = _keypoint_pixels(template, R, t)
     out = init_object_from_keypoints(pixels, np.ones(2), template, K, fallback_center=np.array([0.0, 0.0, 3.0]))
     assert not out.success and out.method == "placement" and "4" in out.note
-    posed = template.keypoints @ out.R_cam.T + out.t_cam
+    posed = template.keypoints @ out.pose.rotation.T + out.pose.translation
     uvw = posed @ K.T
     np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:], pixels, atol=1e-6)
     assert posed[:, 2].mean() == pytest.approx(3.0)

@@ -4,15 +4,20 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from hoirecon.geometry import RigidTransform
 from hoirecon.render import Camera, look_at_camera
 
 K = np.array([[210.0, 0.5, 40.0], [0.0, 190.0, 30.0], [0.0, 0.0, 1.0]])
 
 
-def _random_pose(seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _random_pose(seed: int) -> RigidTransform:
     rng = np.random.default_rng(seed)
     R = Rotation.random(random_state=seed).as_matrix()
-    return R, rng.normal(size=3)
+    return RigidTransform(rotation=R, translation=rng.normal(size=3))
+
+
+def _extrinsics(rotation=np.eye(3), translation=np.zeros(3)) -> RigidTransform:
+    return RigidTransform(rotation=rotation, translation=translation)
 
 
 @pytest.mark.parametrize(
@@ -22,9 +27,10 @@ def _random_pose(seed: int) -> tuple[np.ndarray, np.ndarray]:
         ({"K": np.diag([-1.0, 1.0, 1.0])}, "K"),
         ({"width": 0}, "width"),
         ({"height": 2.5}, "height"),
-        ({"R": np.diag([1.0, 1.0, -1.0])}, "R"),
-        ({"R": 2 * np.eye(3)}, "R"),
-        ({"t": np.array([0.0, np.nan, 0.0])}, "t"),
+        ({"extrinsics": _extrinsics(rotation=np.diag([1.0, 1.0, -1.0]))}, r"extrinsics\.rotation"),
+        ({"extrinsics": _extrinsics(rotation=2 * np.eye(3))}, r"extrinsics\.rotation"),
+        ({"extrinsics": _extrinsics(translation=np.array([0.0, np.nan, 0.0]))}, r"extrinsics\.translation"),
+        ({"extrinsics": (np.eye(3), np.zeros(3))}, "extrinsics"),
     ],
 )
 def test_camera_rejects_bad_arguments_by_name(kwargs, name):
@@ -34,8 +40,7 @@ def test_camera_rejects_bad_arguments_by_name(kwargs, name):
 
 
 def test_pixel_rays_pass_through_their_pixel_centres():
-    R, t = _random_pose(0)
-    cam = Camera(K, 80, 60, R, t)
+    cam = Camera(K, 80, 60, _random_pose(0))
     dirs = cam.ray_directions()
     assert dirs.shape == (60 * 80, 3)
     np.testing.assert_allclose(np.linalg.norm(dirs, axis=1), 1.0, atol=1e-12)
@@ -46,8 +51,7 @@ def test_pixel_rays_pass_through_their_pixel_centres():
 
 
 def test_center_maps_to_camera_origin_and_rays_are_cached():
-    R, t = _random_pose(1)
-    cam = Camera(K, 80, 60, R, t)
+    cam = Camera(K, 80, 60, _random_pose(1))
     np.testing.assert_allclose(cam.world_to_camera(cam.center[None]), 0.0, atol=1e-12)
     assert cam.ray_directions() is cam.ray_directions()
     assert not cam.ray_directions().flags.writeable

@@ -5,6 +5,7 @@ import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
+from hoirecon.geometry import RigidTransform
 from hoirecon.render import Camera, SceneMesh, render_scene
 
 F = 200.0
@@ -111,7 +112,7 @@ def test_extrinsics_equal_pre_transformed_mesh():
     t = rng.normal(size=3)
     cam_space = [sphere([0.2, 0.1, 3.0], 0.5, "a", 3), square(3.4, 0.8, "b", center=(-0.3, 0.2))]
     world = [SceneMesh((m.vertices - t) @ R, m.faces, m.color, m.name) for m in cam_space]
-    posed = render_scene(world, Camera(K, W, H, R, t))
+    posed = render_scene(world, Camera(K, W, H, RigidTransform(rotation=R, translation=t)))
     direct = render_scene(cam_space, CAM)
     assert np.mean(posed.instance == direct.instance) > 0.999
     same = (posed.instance == direct.instance) & (direct.instance > 0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hoirecon.geometry import project_points
+from hoirecon.geometry import RigidTransform, project_points
 
 NUM_BODY_JOINTS = 22
 COCO_KEYPOINT_NAMES: tuple[str, ...] = (
@@ -135,12 +135,16 @@ class Sample:
         camera are in no image and get ``+inf`` pixels."""
         return project_points(self.human_to_camera(points), self.intrinsics, behind="inf")
 
-    def object_pose_camera(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ground-truth object rotation (3, 3) and translation (3,) in the camera frame."""
-        if self.gt is None:
+    def object_pose_camera(self) -> RigidTransform:
+        """Ground-truth object pose in the TRUE camera: template (scaled by ``gt.object_scale``)
+        -> camera, ``rotation`` (3, 3) and ``translation`` (3,), in the arrays' common dtype."""
+        gt = self.gt
+        if gt is None:
             raise ValueError(f"sample {self.image_id!r} has no ground truth")
-        cam_rotation = self.cam_rotation if self.gt.cam_rotation is None else self.gt.cam_rotation
-        cam_center = self.cam_center if self.gt.cam_center is None else self.gt.cam_center
-        rotation = cam_rotation.T @ self.gt.object_rotation
-        translation = (self.gt.object_translation - cam_center) @ cam_rotation
-        return rotation, translation
+        cam_rotation = self.cam_rotation if gt.cam_rotation is None else gt.cam_rotation
+        cam_center = self.cam_center if gt.cam_center is None else gt.cam_center
+        dtype = np.result_type(cam_rotation, cam_center, gt.object_rotation, gt.object_translation)
+        camera = RigidTransform(rotation=np.asarray(cam_rotation, dtype), translation=np.asarray(cam_center, dtype))
+        obj = RigidTransform(rotation=np.asarray(gt.object_rotation, dtype),
+                             translation=np.asarray(gt.object_translation, dtype))
+        return camera.inverse().compose(obj)

@@ -10,6 +10,7 @@ from scipy.spatial import cKDTree
 
 from hoirecon.body import BodyModel
 from hoirecon.data.sample import Sample
+from hoirecon.geometry import Similarity
 from hoirecon.objects import ObjectTemplate
 
 
@@ -37,9 +38,12 @@ def contact_truth(sample: Sample, template: ObjectTemplate, body_model: BodyMode
     body = (out.vertices[0] - out.joints[0, :1]).double().numpy()
     mesh = template.to_trimesh()
     points = mesh.sample(surface_samples, seed=0) if len(mesh.faces) else np.zeros((0, 3))
-    surface = np.concatenate([np.asarray(points), template.vertices])
-    surface = gt.object_scale * surface @ gt.object_rotation.T + gt.object_translation
-    obj = template.transformed(gt.object_rotation, gt.object_translation, gt.object_scale)
+    pose = Similarity(rotation=np.asarray(gt.object_rotation, dtype=np.float64),
+                      translation=np.asarray(gt.object_translation, dtype=np.float64),
+                      scale=np.asarray(gt.object_scale, dtype=np.float64))
+    vertices = np.asarray(template.vertices, dtype=np.float64)
+    surface = pose.apply(np.concatenate([np.asarray(points, dtype=np.float64), vertices]))
+    obj = pose.apply(vertices)
     near_h = cKDTree(surface).query(body, distance_upper_bound=threshold)[0] <= threshold
     near_o = cKDTree(body).query(obj, distance_upper_bound=threshold)[0] <= threshold
     return ContactTruth(np.flatnonzero(near_h), np.flatnonzero(near_o))

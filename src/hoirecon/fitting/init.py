@@ -4,14 +4,15 @@ The body comes from an HMR-style estimate (the dataset's estimator fields, or a 
 :mod:`hoirecon.fitting.estimator_files`); images without one are fitted to their keypoints
 (:mod:`hoirecon.fitting.smplify`). The object pose comes from :mod:`hoirecon.fitting.pnp`.
 
-Frames: ``R_cam, t_cam`` map template points into the camera, ``p = s R X + t``; the human
-frame has the pelvis at the origin and the body's global orientation removed, so a human-frame
-point ``p_h`` is ``R_go p_h + pelvis_cam`` in the camera.
+Frames: an object pose (a :class:`~hoirecon.geometry.RigidTransform`) maps the template, scaled
+by ``s``, into its frame, ``p = R (s X) + t``; the human frame has the pelvis at the origin and
+the body's global orientation removed, so a human-frame point ``p_h`` is ``R_go p_h + pelvis_cam``
+in the camera.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,31 +28,21 @@ from hoirecon.fitting.pnp import (
     placement,
 )
 from hoirecon.fitting.smplify import SmplifyConfig, coco_to_smpl, fit_smplify
+from hoirecon.geometry import RigidTransform
 from hoirecon.objects import ObjectTemplate
 
 
-@dataclass(frozen=True)
-class HumanFramePose:
-    """An object pose in the human frame, ``p_h = s R X + t``; unpacks as ``R, t``."""
-
-    rotation: np.ndarray
-    """(3, 3) template -> human frame."""
-    translation: np.ndarray
-    """(3,) template origin in the human frame."""
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return iter((self.rotation, self.translation))
-
-
-def object_pose_in_human_frame(R_cam: np.ndarray, t_cam: np.ndarray, body_init: BodyInit
-                               ) -> HumanFramePose:
-    """Move an object pose from the camera to the human frame: with ``p_cam = R_go p_h +
-    pelvis_cam``, ``R_h = R_go^T R_cam`` and ``t_h = R_go^T (t_cam - pelvis_cam)``
-    (R_cam (3, 3), t_cam (3,); valid at any object scale)."""
+def object_pose_in_human_frame(pose_cam: RigidTransform, body_init: BodyInit) -> RigidTransform:
+    """Move an object pose (template -> camera, rotation (3, 3), translation (3,)) to the human
+    frame (template -> human frame): the body maps the human frame into the camera by
+    ``p_cam = R_go p_h + pelvis_cam``, so the result is that map's inverse after ``pose_cam``,
+    ``R_h = R_go^T R_cam`` and ``t_h = R_go^T (t_cam - pelvis_cam)``. Valid at any object scale;
+    float64 numpy arrays."""
     R_go = Rotation.from_rotvec(np.asarray(body_init.global_orient, dtype=np.float64)).as_matrix()
-    R_h = R_go.T @ np.asarray(R_cam, dtype=np.float64)
-    t_h = R_go.T @ (np.asarray(t_cam, dtype=np.float64) - body_init.pelvis_cam)
-    return HumanFramePose(R_h, t_h)
+    body = RigidTransform(rotation=R_go, translation=np.asarray(body_init.pelvis_cam, dtype=np.float64))
+    pose = RigidTransform(rotation=np.asarray(pose_cam.rotation, dtype=np.float64),
+                          translation=np.asarray(pose_cam.translation, dtype=np.float64))
+    return body.inverse().compose(pose)
 
 
 @dataclass
@@ -170,13 +161,14 @@ def init_batch(samples: Sequence[Any], template: ObjectTemplate, body_model: Bod
     notes: list[list[str]] = [[] for _ in samples]
     bodies, sources = _init_bodies(samples, body_model, smplify_config, notes)
     objects = [_init_object(s, template, b, scale, n) for s, b, n in zip(samples, bodies, notes)]
-    human = [object_pose_in_human_frame(o.R_cam, o.t_cam, b) for o, b in zip(objects, bodies)]
+    human = [object_pose_in_human_frame(o.pose, b) for o, b in zip(objects, bodies)]
     stack = lambda items, name: np.stack([getattr(x, name) for x in items])  # noqa: E731
+    cam = [o.pose for o in objects]
     return InitBatch(
         image_ids=[str(s.image_id) for s in samples], betas=stack(bodies, "betas"),
         body_pose=stack(bodies, "body_pose"), global_orient=stack(bodies, "global_orient"),
         transl=stack(bodies, "transl"), pelvis_cam=stack(bodies, "pelvis_cam"),
-        object_rotation_cam=stack(objects, "R_cam"), object_translation_cam=stack(objects, "t_cam"),
+        object_rotation_cam=stack(cam, "rotation"), object_translation_cam=stack(cam, "translation"),
         object_rotation=stack(human, "rotation"), object_translation=stack(human, "translation"),
         object_scale=np.full(len(samples), float(scale)),
         object_success=np.array([o.success for o in objects]),

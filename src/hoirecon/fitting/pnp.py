@@ -6,7 +6,7 @@ keypoints and the template's 3D keypoints (every keypoint relabelling of the tem
 symmetries is tried). Degenerate input (too few points, identical or collinear points, no
 consistent pose) never raises: the object is placed at the body's depth and the
 :class:`ObjectInit` says so. The template is posed at scale ``scale`` (1 = its metric size);
-``R_cam, t_cam`` map template points into the camera, ``p = s R X + t``.
+``ObjectInit.pose`` maps the scaled template into the camera, ``p = R (s X) + t``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from hoirecon.geometry import project_points
+from hoirecon.geometry import RigidTransform, project_points
 from hoirecon.objects import ObjectTemplate
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,9 @@ MIN_THRESHOLD_PX = 4.0
 class ObjectInit:
     """An object pose in the camera frame and how it was obtained."""
 
-    R_cam: np.ndarray
-    """(3, 3) template -> camera rotation."""
-    t_cam: np.ndarray
-    """(3,) template origin in the camera frame."""
+    pose: RigidTransform
+    """Template (at the scale it was solved for) -> camera: ``rotation`` (3, 3) and
+    ``translation`` (3,), the template origin in the camera frame."""
     inliers: np.ndarray
     """(C,) bool, the correspondences (or keypoints) the pose agrees with."""
     reprojection_px: float
@@ -89,21 +88,27 @@ def degeneracy(points: np.ndarray, pixels: np.ndarray) -> str | None:
     return None
 
 
-def _reprojection(points: np.ndarray, pixels: np.ndarray, R: np.ndarray, t: np.ndarray,
+def _rigid(rotation: np.ndarray, translation: np.ndarray) -> RigidTransform:
+    """A float64 pose from a rotation (3, 3) and a translation (3,)."""
+    return RigidTransform(rotation=np.asarray(rotation, dtype=np.float64),
+                          translation=np.asarray(translation, dtype=np.float64))
+
+
+def _reprojection(points: np.ndarray, pixels: np.ndarray, pose: RigidTransform,
                   K: np.ndarray) -> np.ndarray:
-    """Pixel error (P,) of points (P, 3) posed by R, t; inf at or behind the camera, so such a
-    point is never an inlier."""
-    uv = project_points(points @ R.T + t, K, behind="inf")
+    """Pixel error (P,) of points (P, 3) posed by ``pose``; inf at or behind the camera, so such
+    a point is never an inlier."""
+    uv = project_points(pose.apply(np.asarray(points, dtype=np.float64)), K, behind="inf")
     return np.linalg.norm(uv - pixels, axis=1)
 
 
-def _pose_arrays(rvec: np.ndarray, tvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """OpenCV's rvec, tvec as a rotation matrix (3, 3) and translation (3,)."""
-    return Rotation.from_rotvec(np.ravel(rvec)).as_matrix(), np.ravel(tvec).astype(np.float64)
+def _pose_from_opencv(rvec: np.ndarray, tvec: np.ndarray) -> RigidTransform:
+    """OpenCV's rvec, tvec as a pose."""
+    return _rigid(Rotation.from_rotvec(np.ravel(rvec)).as_matrix(), np.ravel(tvec))
 
 
 def _ransac(points: np.ndarray, pixels: np.ndarray, K: np.ndarray, threshold: float,
-            iterations: int, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+            iterations: int, seed: int) -> RigidTransform | None:
     """RANSAC PnP then LM refinement on the inliers; None when OpenCV finds no pose."""
     cv2.setRNGSeed(seed)
     try:
@@ -117,11 +122,10 @@ def _ransac(points: np.ndarray, pixels: np.ndarray, K: np.ndarray, threshold: fl
     except cv2.error as err:
         log.debug("solvePnPRansac failed: %s", err)
         return None
-    return _pose_arrays(rvec, tvec)
+    return _pose_from_opencv(rvec, tvec)
 
 
-def _pnp_all(points: np.ndarray, pixels: np.ndarray, K: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray] | None:
+def _pnp_all(points: np.ndarray, pixels: np.ndarray, K: np.ndarray) -> RigidTransform | None:
     """Least-squares PnP (SQPnP, then LM) on all points; None when OpenCV fails."""
     try:
         ok, rvec, tvec = cv2.solvePnP(points, pixels, K, None, flags=cv2.SOLVEPNP_SQPNP)
@@ -131,21 +135,19 @@ def _pnp_all(points: np.ndarray, pixels: np.ndarray, K: np.ndarray
     except cv2.error as err:
         log.debug("solvePnP failed: %s", err)
         return None
-    return _pose_arrays(rvec, tvec)
+    return _pose_from_opencv(rvec, tvec)
 
 
-def _refit_inliers(points: np.ndarray, pixels: np.ndarray, K: np.ndarray,
-                   pose: tuple[np.ndarray, np.ndarray], threshold: float
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inliers (P,) of a pose and the pose refined once more on exactly those inliers."""
-    R, t = pose
-    inliers = _reprojection(points, pixels, R, t, K) < threshold
+def _refit_inliers(points: np.ndarray, pixels: np.ndarray, K: np.ndarray, pose: RigidTransform,
+                   threshold: float) -> tuple[RigidTransform, np.ndarray]:
+    """A pose refined once more on exactly its inliers, and the refined pose's inliers (P,)."""
+    inliers = _reprojection(points, pixels, pose, K) < threshold
     if inliers.sum() >= 4:
         rvec, tvec = cv2.solvePnPRefineLM(points[inliers], pixels[inliers], K, None,
-                                          cv2.Rodrigues(R)[0], t.reshape(3, 1).copy())
-        R, t = _pose_arrays(rvec, tvec)
-        inliers = _reprojection(points, pixels, R, t, K) < threshold
-    return R, t, inliers
+                                          cv2.Rodrigues(pose.rotation)[0], pose.translation.reshape(3, 1).copy())
+        pose = _pose_from_opencv(rvec, tvec)
+        inliers = _reprojection(points, pixels, pose, K) < threshold
+    return pose, inliers
 
 
 def placement(pixels: np.ndarray, K: np.ndarray, center: np.ndarray | None, note: str,
@@ -163,7 +165,7 @@ def placement(pixels: np.ndarray, K: np.ndarray, center: np.ndarray | None, note
     else:
         t = np.array([0.0, 0.0, depth])
     log.debug("object placed without PnP: %s", note)
-    return ObjectInit(np.eye(3), t, np.zeros(count, dtype=bool), float("nan"), False, "placement", note)
+    return ObjectInit(_rigid(np.eye(3), t), np.zeros(count, dtype=bool), float("nan"), False, "placement", note)
 
 
 def init_object_pnp(corr_points: np.ndarray, corr_pixels: np.ndarray, corr_weight: np.ndarray,
@@ -201,15 +203,15 @@ def init_object_pnp(corr_points: np.ndarray, corr_pixels: np.ndarray, corr_weigh
         method, pose = "pnp_all", _pnp_all(obj, img, K)
     if pose is None:
         return placement(img, K, fallback_center, "PnP found no pose", len(points))
-    R, t, inl = _refit_inliers(obj, img, K, pose, threshold)
+    pose, inl = _refit_inliers(obj, img, K, pose, threshold)
     if inl.sum() < max(4, int(0.2 * len(obj))):
         note = f"no consistent pose ({int(inl.sum())}/{len(obj)} inliers at {threshold:.1f} px)"
         return placement(img, K, fallback_center, note, len(points))
     inliers = np.zeros(len(points), dtype=bool)
     inliers[np.flatnonzero(valid)[inl]] = True
-    error = float(_reprojection(obj[inl], img[inl], R, t, K).mean())
+    error = float(_reprojection(obj[inl], img[inl], pose, K).mean())
     note = "" if method == "ransac" else "RANSAC failed; least-squares PnP on all points"
-    return ObjectInit(R, t, inliers, error, True, method, note)
+    return ObjectInit(pose, inliers, error, True, method, note)
 
 
 def _depths_on_rays(r0: np.ndarray, r1: np.ndarray, length: float, depth: float) -> np.ndarray:
@@ -233,7 +235,7 @@ def _place_from_keypoints(pixels: np.ndarray, points: np.ndarray, used: np.ndarr
     if len(pixels) == 0:
         return base
     rays = np.c_[pixels, np.ones(len(pixels))] @ np.linalg.inv(K).T
-    depth = np.full(len(pixels), base.t_cam[2])
+    depth = np.full(len(pixels), base.pose.translation[2])
     if len(pixels) == 2:
         depth = _depths_on_rays(rays[0], rays[1], float(np.linalg.norm(points[1] - points[0])), depth[0])
     target = depth[:, None] * rays
@@ -241,7 +243,7 @@ def _place_from_keypoints(pixels: np.ndarray, points: np.ndarray, used: np.ndarr
     if len(pixels) >= 2 and np.ptp(points, axis=0).max() > 1e-9:
         R = Rotation.align_vectors(target[1:] - target[0], points[1:] - points[0])[0].as_matrix()
     t = target.mean(0) - R @ points.mean(0)
-    return ObjectInit(R, t, used.copy(), float("nan"), False, "placement", note)
+    return ObjectInit(_rigid(R, t), used.copy(), float("nan"), False, "placement", note)
 
 
 def init_object_from_keypoints(keypoints_2d: np.ndarray, keypoint_conf: np.ndarray,
@@ -262,13 +264,13 @@ def init_object_from_keypoints(keypoints_2d: np.ndarray, keypoint_conf: np.ndarr
     used = (conf > min_conf) & np.isfinite(kp).all(1)
     points = float(scale) * np.asarray(template.keypoints)
     problem = degeneracy(points[used], kp[used])
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    best: tuple[float, RigidTransform] | None = None
     for perm in (np.unique(template.keypoint_permutations, axis=0) if problem is None else []):
         pose = _pnp_all(points[perm][used], kp[used], K)
         if pose is not None:
-            err = float(_reprojection(points[perm][used], kp[used], *pose, K).mean())
-            best = (err, *pose) if best is None or err < best[0] else best
+            err = float(_reprojection(points[perm][used], kp[used], pose, K).mean())
+            best = (err, pose) if best is None or err < best[0] else best
     if best is not None and np.isfinite(best[0]):
-        return ObjectInit(best[1], best[2], used, best[0], True, "keypoints")
+        return ObjectInit(best[1], used, best[0], True, "keypoints")
     note = f"keypoint PnP impossible: {problem or 'no pose found'}"
     return _place_from_keypoints(kp[used], points[used], used, K, fallback_center, note)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from hoirecon.geometry import project_points
 from hoirecon.prior.layout import SMPL_JOINT_COUNT
 
 SMPL_REST_JOINTS = torch.tensor([
@@ -99,7 +100,9 @@ def synthetic_interactions(n_images: int, object_keypoints: int = 8, n_clusters:
     center = direction * (2.0 + 3.0 * torch.rand(n_images, 1, generator=g))
     rotation = _look_at(center, 0.2 * torch.randn(n_images, generator=g))
     camera = torch.einsum("nji,nkj->nki", rotation, x3d - center[:, None])
-    uv = camera[..., :2] / camera[..., 2:3] + pixel_noise * torch.randn(camera[..., :2].shape, generator=g)
+    # identity intrinsics: the observations are normalised image coordinates
+    uv = project_points(camera, torch.eye(3, dtype=camera.dtype))
+    uv = uv + pixel_noise * torch.randn(uv.shape, generator=g)
     observations = torch.cat([uv, torch.ones_like(uv[..., :1])], dim=-1)
     homogeneous = torch.cat([uv, torch.ones_like(uv[..., :1])], dim=-1)
     rays = torch.nn.functional.normalize(torch.einsum("nij,nkj->nki", rotation, homogeneous), dim=-1)

@@ -6,8 +6,9 @@ has its centre at ``u = j, v = i``, and a camera-space point ``p`` projects to
 perspective divide. The image therefore covers ``u in [-0.5, width - 0.5)`` and
 ``v in [-0.5, height - 0.5)``.
 
-Extrinsics map world points into the camera: ``p_cam = R @ p_world + t``. The default
-(identity, zero) means meshes are already given in camera coordinates.
+Extrinsics are a :class:`~hoirecon.geometry.RigidTransform` mapping world points into the
+camera: ``p_cam = extrinsics.apply(p_world)``. The default (the identity) means meshes are
+already given in camera coordinates.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import cached_property
 
 import numpy as np
 
-from hoirecon.geometry import project_points
+from hoirecon.geometry import RigidTransform, project_points
 
 __all__ = ["Camera", "look_at_camera"]
 
@@ -46,7 +47,22 @@ def _check_intrinsics(K: np.ndarray) -> None:
 def _check_rotation(R: np.ndarray) -> None:
     """Raise ValueError unless ``R`` (3, 3) is a proper rotation."""
     if not np.allclose(R @ R.T, np.eye(3), atol=_ORTHO_TOL) or np.linalg.det(R) < 0:
-        raise ValueError("Camera.R: expected an orthonormal matrix with determinant +1")
+        raise ValueError("Camera.extrinsics.rotation: expected an orthonormal matrix with determinant +1")
+
+
+def _identity() -> RigidTransform:
+    """The identity extrinsics: meshes given in camera coordinates."""
+    return RigidTransform(rotation=np.eye(3), translation=np.zeros(3))
+
+
+def _checked_extrinsics(extrinsics: object) -> RigidTransform:
+    """``extrinsics`` as a RigidTransform of read-only finite float64 arrays, else ValueError."""
+    if not isinstance(extrinsics, RigidTransform):
+        raise ValueError(f"Camera.extrinsics: expected a RigidTransform, got {type(extrinsics).__name__}")
+    rotation = _as_matrix(extrinsics.rotation, "extrinsics.rotation", (3, 3))
+    _check_rotation(rotation)
+    return RigidTransform(rotation=rotation,
+                          translation=_as_matrix(extrinsics.translation, "extrinsics.translation", (3,)))
 
 
 def _check_size(value: int, name: str) -> int:
@@ -70,29 +86,25 @@ class Camera:
     """Image width W in pixels."""
     height: int
     """Image height H in pixels."""
-    R: np.ndarray = field(default_factory=lambda: np.eye(3))
-    """(3, 3) rotation of world points into the camera frame."""
-    t: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    """(3,) translation: ``p_cam = R @ p_world + t``."""
+    extrinsics: RigidTransform = field(default_factory=_identity)
+    """World -> camera: ``rotation`` (3, 3) and ``translation`` (3,), ``p_cam = R @ p_world + t``."""
 
     def __post_init__(self) -> None:
         """Validate the arguments and store read-only float64 copies of the arrays."""
         object.__setattr__(self, "K", _as_matrix(self.K, "K", (3, 3)))
-        object.__setattr__(self, "R", _as_matrix(self.R, "R", (3, 3)))
-        object.__setattr__(self, "t", _as_matrix(self.t, "t", (3,)))
+        object.__setattr__(self, "extrinsics", _checked_extrinsics(self.extrinsics))
         object.__setattr__(self, "width", _check_size(self.width, "width"))
         object.__setattr__(self, "height", _check_size(self.height, "height"))
         _check_intrinsics(self.K)
-        _check_rotation(self.R)
 
     @property
     def center(self) -> np.ndarray:
         """(3,) camera centre in world coordinates, ``-R^T t``."""
-        return -self.R.T @ self.t
+        return self.extrinsics.inverse().translation
 
     def world_to_camera(self, points: np.ndarray) -> np.ndarray:
         """Map world points (P, 3) into camera coordinates (P, 3)."""
-        return np.asarray(points, dtype=np.float64) @ self.R.T + self.t
+        return self.extrinsics.apply(np.asarray(points, dtype=np.float64))
 
     def project(self, points_cam: np.ndarray) -> np.ndarray:
         """Project camera-space points (P, 3) to pixel coordinates (P, 2) ``(u, v)``.
@@ -126,7 +138,7 @@ class Camera:
     @cached_property
     def _world_rays(self) -> np.ndarray:
         """(H*W, 3) unit world-space pixel directions."""
-        rays = self._camera_rays @ self.R
+        rays = self._camera_rays @ self.extrinsics.rotation
         rays /= np.linalg.norm(rays, axis=1, keepdims=True)
         rays.setflags(write=False)
         return rays
@@ -175,4 +187,4 @@ def look_at_camera(
     right = np.cross(down, forward)
     R = np.stack([right, down, forward])
     K = np.array([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]])
-    return Camera(K=K, width=width, height=height, R=R, t=-R @ eye)
+    return Camera(K=K, width=width, height=height, extrinsics=RigidTransform(rotation=R, translation=-R @ eye))

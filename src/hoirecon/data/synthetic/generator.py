@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from hoirecon.data.dataset import stack_rows, write_category_columns
-from hoirecon.data.format import ANNOTATION_DIR, FORMAT_VERSION
+from hoirecon.data.format import ANNOTATION_DIR, FORMAT_VERSION, MANIFEST_NAME
 from hoirecon.data.synthetic.config import SynthConfig
 from hoirecon.data.synthetic.scene import SceneContext, make_rows
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
+from hoirecon.io.errors import FileFormatError
 
 __all__ = ["SynthConfig", "chunk_plan", "generate", "generate_category"]
 log = logging.getLogger(__name__)
@@ -94,9 +95,60 @@ def generate_category(root: Path, category: str, config: SynthConfig, progress: 
             done += chunk[1]
             if progress is not None:
                 progress(category, done, total)
-    parts = [load_columns(_part_path(root, category, start, config.fingerprint())) for start, _, _ in chunk_plan(config)]
+    parts = [_load_part(root, category, config, chunk) for chunk in chunk_plan(config)]
     write_category_columns(root, category, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
     return sum(len(p["image_id"]) for p in parts)
+
+
+def _load_part(root: Path, category: str, config: SynthConfig, chunk: tuple[int, int, str]) -> dict[str, np.ndarray]:
+    """A finished chunk's rows; a part file that is unreadable or short is made again (with a warning)."""
+    path = _part_path(root, category, chunk[0], config.fingerprint())
+    try:
+        cols = load_columns(path)
+        if len(cols.get("image_id", ())) != chunk[1]:
+            raise FileFormatError(f"{path}: {len(cols.get('image_id', ()))} rows, expected {chunk[1]}")
+        return cols
+    except FileFormatError as err:
+        log.warning("%s; making the chunk again", err)
+        return load_columns(_make_part(root, category, config, *chunk))
+
+
+def _settings_changed(old: object, new: dict, prefix: str = "") -> list[str]:
+    """``name: old -> new`` for every setting that differs between two config dicts."""
+    if not isinstance(old, dict):
+        return [f"{prefix or 'config'}: {old!r} -> {new!r}"]
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += _settings_changed(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return changes
+
+
+def check_existing(root: Path, config: SynthConfig, force: bool = False) -> None:
+    """Refuse to write into a folder holding another dataset (a file, another configuration, or a
+    manifest the generator did not write) unless ``force``; the same configuration resumes."""
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{root}: exists and is not a folder (--out must be a folder)")
+    manifest = root / MANIFEST_NAME
+    if not manifest.is_file() or force:
+        return
+    try:
+        generator = json.loads(manifest.read_text()).get("generator", {})
+    except (OSError, ValueError, AttributeError) as err:
+        raise ValueError(f"{manifest}: exists but is unreadable ({err}); choose another --out, "
+                         "or --force to replace it") from err
+    if not isinstance(generator, dict) or "fingerprint" not in generator:
+        raise ValueError(f"{manifest}: {root} holds a dataset the generator did not write; choose another "
+                         "--out, or --force to write over it")
+    if generator["fingerprint"] != config.fingerprint():
+        new = json.loads(json.dumps(asdict(config), default=list))
+        changes = [c for c in _settings_changed(generator.get("config", {}), new) if not c.startswith("workers")]
+        raise ValueError(f"{manifest}: {root} already holds a finished dataset made with other settings "
+                         f"({'; '.join(changes[:4]) or 'observation model'}); choose another --out, or --force "
+                         "to regenerate it in place")
 
 
 def _category_code(category: str) -> int:
@@ -128,8 +180,13 @@ def _manifest(config: SynthConfig) -> dict:
     }
 
 
-def generate(out: str | Path, config: SynthConfig = SynthConfig(), progress: Progress | None = None) -> Path:
-    """Write a synthetic dataset folder at ``out`` (resuming finished chunks); returns the folder."""
+def generate(out: str | Path, config: SynthConfig = SynthConfig(), progress: Progress | None = None,
+             force: bool = False) -> Path:
+    """Write a synthetic dataset folder at ``out`` (resuming finished chunks); returns the folder.
+
+    A folder that already holds a dataset of other settings is refused unless ``force``
+    (:func:`check_existing`).
+    """
     from hoirecon.objects import CATEGORIES
 
     unknown = [c for c in config.categories if c not in CATEGORIES]
@@ -138,6 +195,7 @@ def generate(out: str | Path, config: SynthConfig = SynthConfig(), progress: Pro
     if config.train < 0 or config.test < 0 or config.train + config.test == 0:
         raise ValueError(f"need a positive number of images, got train={config.train}, test={config.test}")
     root = Path(out)
+    check_existing(root, config, force)
     counts = {}
     for category in config.categories:
         counts[category] = generate_category(root, category, config, progress)

@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from hoirecon.body import BodyModel, blend_shapes, chain_transforms
 from hoirecon.data.synthetic.observation import HmrConfig
-from hoirecon.geometry import procrustes
+from hoirecon.geometry import procrustes, project_points
 
 MEDIAN_CHI3 = 1.5382
 """Median of the chi distribution with 3 dof: the median angle of an isotropic rotation-vector error / its std."""
@@ -121,7 +121,11 @@ def camera_from_body(global_orient: np.ndarray, pelvis_cam: np.ndarray) -> tuple
 
 def project_human_frame(points: np.ndarray, cam_rotation: np.ndarray, cam_center: np.ndarray,
                         intrinsics: np.ndarray) -> np.ndarray:
-    """Pixels (P, 2) of human-frame points (P, 3) seen by a camera (3, 3), (3,), K (3, 3)."""
+    """Pixels (P, 2) of human-frame points (P, 3) seen by a camera (3, 3), (3,), K (3, 3).
+
+    The camera is an estimate's, so a badly estimated body can put a joint at or behind it:
+    its depth is clamped (the joint lands far outside the image) rather than failing the
+    image, as a real estimator's layout would still be written out.
+    """
     cam = (points - cam_center) @ cam_rotation
-    uvw = cam @ intrinsics.T
-    return uvw[:, :2] / uvw[:, 2:3]
+    return project_points(cam, intrinsics, behind="clamp")

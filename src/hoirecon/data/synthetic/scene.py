@@ -49,6 +49,7 @@ from hoirecon.data.synthetic.hmr import (
 from hoirecon.data.synthetic.masks import detector_mask
 from hoirecon.data.synthetic.observation import OBJECT_SIGMA, HmrConfig, ObservationConfig
 from hoirecon.data.synthetic.placement import ObjectPlacement
+from hoirecon.geometry import project_points
 from hoirecon.objects import ObjectTemplate, get_category_template
 from hoirecon.render import Camera, SceneMesh, render_scene, save_png
 
@@ -123,11 +124,6 @@ def _camera_frame(points: np.ndarray, cam_rotation: np.ndarray, cam_center: np.n
     return (points - cam_center) @ cam_rotation
 
 
-def _project(points_cam: np.ndarray, k: np.ndarray) -> np.ndarray:
-    uvw = points_cam @ k.T
-    return uvw[:, :2] / uvw[:, 2:3]
-
-
 def _instance_truth(instance: np.ndarray, uv: np.ndarray, visible: np.ndarray, target: int, other: int,
                     size: tuple[int, int]) -> KeypointTruth:
     """What the renderer says about the true points (P, 2) of instance ``target``."""
@@ -140,13 +136,17 @@ def _instance_truth(instance: np.ndarray, uv: np.ndarray, visible: np.ndarray, t
 
 
 def _detections(ctx: SceneContext, rng: np.random.Generator, scene: dict, result, k: np.ndarray) -> tuple[Detection, Detection]:
-    """The COCO-17 body detection and the object keypoint detection of one rendered image."""
+    """The COCO-17 body detection and the object keypoint detection of one rendered image.
+
+    The true camera keeps the whole scene in front of it (:func:`sample_cameras`), so a point
+    behind it is a broken camera and ``project_points`` raises.
+    """
     size, obs, t = (ctx.config.image_size, ctx.config.image_size), ctx.observation, ctx.template
     body_vis = joint_visibility(result.vertex_visible[0], ctx.landmarks)
     coco_vis = np.concatenate([result.vertex_visible[0][ctx.landmarks.face_vertices], body_vis[list(COCO_FROM_JOINTS)]])
-    coco = _instance_truth(result.instance, _project(scene["coco_cam"], k), coco_vis, 1, 2, size)
+    coco = _instance_truth(result.instance, project_points(scene["coco_cam"], k), coco_vis, 1, 2, size)
     obj_vis = np.array([result.vertex_visible[1][ids].any() for ids in t.keypoint_vertex_ids])
-    obj = _instance_truth(result.instance, _project(scene["obj_kp_cam"], k), obj_vis, 2, 1, size)
+    obj = _instance_truth(result.instance, project_points(scene["obj_kp_cam"], k), obj_vis, 2, 1, size)
     return (detect_keypoints(rng, coco, COCO_LAYOUT, obs.body, size),
             detect_keypoints(rng, obj, ctx.object_layout, obs.object, size))
 
@@ -164,7 +164,7 @@ def _annotate(ctx: SceneContext, rng: np.random.Generator, scene: dict, result, 
     coco, obj = _detections(ctx, rng, scene, result, k)
     uv22 = project_human_frame(est["joints"], est["cam_rotation"], est["cam_center"], k)
     conf = np.concatenate([layout_confidence(coco.conf, ctx.observation.hmr.joint_conf), obj.conf])
-    project = lambda p: _project(scene["obj_scale"] * p @ scene["obj_rot_cam"].T + scene["obj_t_cam"], k)  # noqa: E731
+    project = lambda p: project_points(scene["obj_scale"] * p @ scene["obj_rot_cam"].T + scene["obj_t_cam"], k)  # noqa: E731
     pts, pix, w = correspondences(rng, t.vertices, result.vertex_visible[1], project, size, ctx.observation.corr)
     return {"keypoints_2d": np.concatenate([uv22, obj.uv]), "keypoint_conf": conf, "keypoint_visible": conf > 0,
             "coco_keypoints": np.concatenate([coco.uv, coco.conf[:, None]], axis=1),
