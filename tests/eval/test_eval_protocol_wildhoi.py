@@ -8,6 +8,7 @@ import pytest
 from hoirecon.eval.protocols import (
     STATUS_INVALID,
     STATUS_MISSING,
+    CoverageError,
     EvalInputError,
     evaluate_wildhoi,
 )
@@ -64,9 +65,12 @@ def test_missing_and_bad_fits_are_counted_and_skipped(fit_case: dict, eval_fx) -
     gt = {k: v[:3] for k, v in fit_case["gt"].items()}
     bad = eval_fx.perturbed(gt, object_scale=np.array([1.0, np.nan, 1.0]))
     eval_fx.write_fits(fit_case["fits"], bad)
-    result = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
+    with pytest.raises(CoverageError, match="2 of 4 .* 1 missing and 1 invalid"):
+        evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
+    result = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES, min_coverage=0.5)
     assert result.table.status == ["ok", STATUS_INVALID, "ok", STATUS_MISSING]
     assert result.counts["missing"] == 1 and result.counts["invalid"] == 1
+    assert result.coverage == 0.5 and result.coverage_text() == "50.0% (2/4)"
     assert result.summary["trans_err_cm"] == 0.0
     assert np.isnan(result.table.values["smpl_cd_cm"][3])
 

@@ -47,7 +47,7 @@ def test_optimiser_recovers_a_perturbed_object_from_clean_observations(clean: Pa
     scale = state.obj_scale().detach().numpy()
     for i, s in enumerate(samples):
         got = state.to_camera(state.obj_translation[:, None])[i, 0].detach().numpy() / scale[i]
-        want = s.object_pose_camera()[1] / s.gt.object_scale
+        want = s.object_pose_camera().translation / s.gt.object_scale
         assert np.linalg.norm(got - want) < 0.02, (i, got, want)
 
 

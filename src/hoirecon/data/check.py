@@ -1,141 +1,122 @@
-"""Validation of a dataset folder: every problem found is reported, none is fatal to the check."""
+"""Validation of a dataset folder: every problem found is reported, none is fatal to the check.
+
+The rules are in ``validate.py`` (manifest, columns, values); this module runs all of them and
+also opens every referenced image and mask, comparing its size with the row's ``image_size``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from hoirecon.data.dataset import read_manifest
-from hoirecon.data.format import (
-    ANNOTATION_DIR,
-    COLUMNS,
-    SPLITS,
-    Column,
-    DatasetFormatError,
-    columns_of,
-    expected_shape,
+from hoirecon.data.dataset import load_manifest_json
+from hoirecon.data.format import ANNOTATION_DIR, FORMAT_VERSION, MANIFEST_NAME, DatasetFormatError
+from hoirecon.data.validate import (
+    Problem,
+    column_problems,
+    manifest_problems,
+    unknown_columns,
+    value_problems,
 )
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.errors import FileFormatError
 from hoirecon.objects import CATEGORIES
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One defect: the file (and field) it is in, and what is wrong."""
-
-    path: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path} [{self.field}]" if self.field else self.path
-        return f"{where}: {self.message}"
-
-
-def _builtin_categories() -> tuple[str, ...]:
-    return tuple(CATEGORIES)
+__all__ = ["Problem", "check_category", "check_dataset"]
+FILE_COLUMNS = ("image_file", "human_mask_file", "object_mask_file")
 
 
 def _check_category_entry(root: Path, name: str, info: dict) -> list[Problem]:
-    manifest = str(root / "dataset.json")
+    manifest = str(root / MANIFEST_NAME)
     template = str(info.get("template", f"builtin:{name}"))
     if template.startswith("builtin:"):
-        if template.removeprefix("builtin:") not in _builtin_categories():
+        if template.removeprefix("builtin:") not in CATEGORIES:
             return [Problem(manifest, f"categories.{name}.template",
                             f"unknown category {template.removeprefix('builtin:')!r}; built-ins are "
-                            f"{', '.join(_builtin_categories())}, or give a template mesh path")]
+                            f"{', '.join(CATEGORIES)}, or give a template mesh path")]
         return []
-    if not (root / template).is_file():
+    path = root / template
+    if not path.is_file():
         return [Problem(manifest, f"categories.{name}.template", f"template file {template!r} not found")]
+    if path.stat().st_size == 0:
+        return [Problem(manifest, f"categories.{name}.template", f"template file {template!r} is empty")]
     return []
 
 
-def _check_column(path: str, col: Column, arr: np.ndarray, n: int, k: int, c: int | None) -> list[Problem]:
-    want = expected_shape(col, n, k, c)
-    if want is not None and arr.shape != want:
-        return [Problem(path, col.name, f"wrong shape {arr.shape}, expected {want}")]
-    if col.kind == "f":
-        if arr.dtype.kind not in "fi":
-            return [Problem(path, col.name, f"dtype {arr.dtype}, expected a float array")]
-        bad = ~np.isfinite(arr.reshape(n, -1)).all(axis=1) if n else np.zeros(0, bool)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            return [Problem(path, col.name, f"non-finite values (NaN/inf) in {len(rows)} row(s), first rows {rows[:5].tolist()}")]
-    elif col.kind == "U" and arr.dtype.kind != "U":
-        return [Problem(path, col.name, f"dtype {arr.dtype}, expected strings")]
-    return []
+def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file, decoding all of it (a truncated file raises OSError)."""
+    with Image.open(path) as image:
+        image.load()
+        return image.size
 
 
-def _check_files(root: Path, path: str, cols: dict[str, np.ndarray]) -> list[Problem]:
+def _file_problem(root: Path, path: str, field: str, rel: str, size: tuple[int, int]) -> Problem | None:
+    file = root / rel
+    if not file.is_file():
+        return Problem(path, field, f"referenced file {rel!r} does not exist")
+    if file.stat().st_size == 0:
+        return Problem(path, field, f"referenced file {rel!r} is empty")
+    try:
+        width, height = _image_size(file)
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        return Problem(path, field, f"referenced file {rel!r} is not a readable image ({err})")
+    if (width, height) != size:
+        return Problem(path, field, f"referenced file {rel!r} is {width}x{height}, image_size says {size[0]}x{size[1]}")
+    return None
+
+
+def _check_files(root: Path, path: str, cols: dict[str, np.ndarray], skip: set[str]) -> list[Problem]:
+    """Every referenced image and mask exists, is not empty, decodes, and has the row's size."""
+    if "image_size" in skip:
+        return []
+    sizes = [(int(w), int(h)) for w, h in np.asarray(cols["image_size"]).reshape(-1, 2)]
     problems = []
-    for name in ("image_file", "human_mask_file", "object_mask_file"):
-        for rel in cols.get(name, []):
-            if str(rel) and not (root / str(rel)).is_file():
-                problems.append(Problem(path, name, f"referenced file {str(rel)!r} does not exist"))
-    return problems
-
-
-def _check_values(path: str, cols: dict[str, np.ndarray]) -> list[Problem]:
-    problems = []
-    bad_split = sorted(set(map(str, cols.get("split", []))) - set(SPLITS))
-    if bad_split:
-        problems.append(Problem(path, "split", f"unknown split values {bad_split}; expected {list(SPLITS)}"))
-    ids = cols.get("image_id")
-    if ids is not None and len(set(map(str, ids))) != len(ids):
-        problems.append(Problem(path, "image_id", "image ids are not unique"))
-    for name in ("cam_rotation", "gt_object_rotation"):
-        mats = cols.get(name)
-        if mats is None or mats.ndim != 3 or not np.isfinite(mats).all():
+    for name in FILE_COLUMNS:
+        if name in skip:
             continue
-        err = np.abs(mats @ np.swapaxes(mats, 1, 2) - np.eye(3)).max(axis=(1, 2))
-        det = np.linalg.det(mats)
-        rows = np.flatnonzero((err > 1e-3) | (det < 0.99))
-        if len(rows):
-            problems.append(Problem(path, name, f"{len(rows)} row(s) are not rotation matrices, first {rows[:5].tolist()}"))
+        for rel, size in zip(cols[name], sizes):
+            if str(rel) and (problem := _file_problem(root, path, name, str(rel), size)) is not None:
+                problems.append(problem)
     return problems
 
 
 def check_category(root: Path, name: str, info: dict) -> list[Problem]:
-    """Check one category's annotation file against the column contract."""
+    """Check one category's annotation file: columns, values, and the files its rows name."""
     rel = info.get("annotations", f"{ANNOTATION_DIR}/{name}.npz")
     path = str(root / rel)
+    if (root / rel).is_file() and (root / rel).stat().st_size == 0:
+        return [Problem(path, "", "empty file")]
     try:
         cols = load_columns(root / rel)
     except FileFormatError as err:
         return [Problem(path, "", str(err).removeprefix(f"{path}: "))]
-    k = int(info.get("num_object_keypoints", -1))
-    n = len(cols.get("image_id", []))
-    if k < 0:
-        return [Problem(str(root / "dataset.json"), f"categories.{name}.num_object_keypoints", "missing")]
-    problems: list[Problem] = []
-    groups = ["base"] + [g for g, flag in (("gt", "has_gt"), ("gt_camera", "gt_cam_rotation"), ("est", "has_estimate")) if flag in cols]
-    for group in groups:
-        for col in columns_of(group):
-            if col.name not in cols:
-                problems.append(Problem(path, col.name, "required column missing"))
-                continue
-            c = cols[col.name].shape[1] if col.shape and col.shape[0] == "C" and cols[col.name].ndim > 1 else None
-            problems += _check_column(path, col, cols[col.name], n, k, c)
-    extra = sorted(set(cols) - {c.name for c in COLUMNS})
-    if extra:
-        problems.append(Problem(path, ",".join(extra), "unknown columns (typo?)"))
-    return problems + _check_values(path, cols) + _check_files(root, path, cols)
+    structure = column_problems(path, cols, int(info["num_object_keypoints"]))
+    broken = {p.field for p in structure} | {c for c in ("image_id",) if c not in cols}
+    problems = structure + unknown_columns(path, cols)
+    if "image_id" in broken:
+        return problems
+    problems += value_problems(path, cols, skip=frozenset(broken))
+    return problems + _check_files(root, path, cols, broken | {c for c in FILE_COLUMNS if c not in cols})
 
 
 def check_dataset(root: str | Path) -> list[Problem]:
     """Validate a dataset folder and return every problem found (empty when it is sound)."""
     root = Path(root)
+    manifest_path = str(root / MANIFEST_NAME)
     try:
-        manifest = read_manifest(root)
+        manifest = load_manifest_json(root)
     except DatasetFormatError as err:
-        return [Problem(str(root / "dataset.json"), "", str(err).split(": ", 1)[-1])]
-    if not isinstance(manifest["categories"], dict) or not manifest["categories"]:
-        return [Problem(str(root / "dataset.json"), "categories", "expected a non-empty mapping of categories")]
-    problems: list[Problem] = []
-    for name, info in manifest["categories"].items():
+        return [Problem(manifest_path, "", str(err).split(": ", 1)[-1])]
+    problems = manifest_problems(manifest_path, manifest, FORMAT_VERSION)
+    categories = manifest.get("categories") if isinstance(manifest, dict) else None
+    if not isinstance(categories, dict):
+        return problems
+    broken = {p.field.split(".")[1] for p in problems if p.field.startswith("categories.")}
+    for name, info in categories.items():
+        if name in broken:
+            continue
         entry = _check_category_entry(root, name, info)
         problems += entry
         if not entry:

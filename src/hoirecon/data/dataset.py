@@ -19,29 +19,46 @@ from hoirecon.data.format import (
     columns_of,
 )
 from hoirecon.data.sample import Estimate, GroundTruth, Sample
+from hoirecon.data.validate import Problem, column_problems, manifest_problems, row_defects
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz
+from hoirecon.io.provenance import dataset_hash
 
 log = logging.getLogger(__name__)
 
 
-def read_manifest(root: Path) -> dict[str, Any]:
-    """Load and minimally validate ``<root>/dataset.json``."""
+def load_manifest_json(root: str | Path) -> Any:
+    """The parsed ``<root>/dataset.json``; :class:`DatasetFormatError` when missing, empty or not JSON."""
     path = Path(root) / MANIFEST_NAME
+    if Path(root).exists() and not Path(root).is_dir():
+        raise DatasetFormatError(f"{root}: not a folder (a dataset is a folder holding {MANIFEST_NAME})")
     if not path.is_file():
         raise DatasetFormatError(f"{path}: manifest not found (is {root} a hoirecon dataset folder?)")
     try:
-        manifest = json.loads(path.read_text())
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DatasetFormatError(f"{path}: unreadable ({err})") from err
+    if not text.strip():
+        raise DatasetFormatError(f"{path}: empty file")
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise DatasetFormatError(f"{path}: not valid JSON ({err})") from err
-    for key in ("format_version", "categories"):
-        if key not in manifest:
-            raise DatasetFormatError(f"{path}: missing key {key!r}")
-    if manifest["format_version"] > FORMAT_VERSION:
-        raise DatasetFormatError(
-            f"{path}: format_version {manifest['format_version']} is newer than this reader ({FORMAT_VERSION})"
-        )
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """Load ``<root>/dataset.json`` and check its structure (types of every entry)."""
+    manifest = load_manifest_json(root)
+    problems = manifest_problems(str(Path(root) / MANIFEST_NAME), manifest, FORMAT_VERSION)
+    if problems:
+        raise DatasetFormatError(_first(problems))
     return manifest
+
+
+def _first(problems: list[Problem]) -> str:
+    """The first problem, and how many more there are."""
+    more = f" (and {len(problems) - 1} more problem(s); `hoirecon data check` lists them all)" if len(problems) > 1 else ""
+    return f"{problems[0]}{more}"
 
 
 def _optional_path(root: Path, rel: str) -> Path | None:
@@ -100,6 +117,7 @@ class Dataset:
         self.root = Path(root)
         self.manifest = read_manifest(self.root)
         self._columns: dict[str, dict[str, np.ndarray]] = {}
+        self._hash: str | None = None
 
     @property
     def categories(self) -> list[str]:
@@ -112,12 +130,41 @@ class Dataset:
             raise ValueError(f"unknown category {category!r} in {self.root}; it has {self.categories}")
         return self.manifest["categories"][category]
 
+    def annotation_path(self, category: str) -> Path:
+        """The annotation file of a category."""
+        return self.root / self.category_info(category).get("annotations", f"{ANNOTATION_DIR}/{category}.npz")
+
     def columns(self, category: str) -> dict[str, np.ndarray]:
-        """All annotation columns of a category, loaded once."""
+        """All annotation columns of a category, loaded and structurally checked once.
+
+        Raises :class:`DatasetFormatError` naming the file and column when a required column is
+        missing, misshapen or mistyped (values are checked per row, see :meth:`row_defects`).
+        """
         if category not in self._columns:
-            rel = self.category_info(category).get("annotations", f"{ANNOTATION_DIR}/{category}.npz")
-            self._columns[category] = load_columns(self.root / rel)
+            path = self.annotation_path(category)
+            cols = load_columns(path)
+            k = int(self.category_info(category)["num_object_keypoints"])
+            problems = column_problems(str(path), cols, k)
+            if problems:
+                raise DatasetFormatError(_first(problems))
+            self._columns[category] = cols
         return self._columns[category]
+
+    def row_defects(self, category: str) -> dict[str, str]:
+        """Image id -> why its evidence cannot be used (NaN/inf, out-of-range values), for the
+        rows that have such a defect. Ground-truth columns are not looked at."""
+        cols = self.columns(category)
+        return {str(cols["image_id"][row]): reason for row, reason in row_defects(cols).items()}
+
+    def content_hash(self) -> str:
+        """Hash of the annotations (manifest and every category's file), recorded by every output."""
+        if self._hash is None:
+            files = [self.annotation_path(c) for c in self.categories]
+            missing = [f for f in files if not f.is_file()]
+            if missing:
+                raise DatasetFormatError(f"{missing[0]}: file not found")
+            self._hash = dataset_hash(self.root / MANIFEST_NAME, files)
+        return self._hash
 
     def indices(self, category: str, split: str | None = None) -> np.ndarray:
         """Row indices of a category, optionally restricted to one split."""

@@ -15,6 +15,7 @@ from hoirecon.demo.stages import DemoConfig, DemoOutputs, Stage
 from hoirecon.fitting.occlusion import compute_occlusion_maps
 from hoirecon.fitting.optimize import get_preset
 from hoirecon.fitting.pipeline import fit_dataset
+from hoirecon.io.lock import FOLDER_LOCK_NAME
 from hoirecon.io.occlusion_files import save_occlusion_maps
 from hoirecon.prior import FlowConfig, TrainConfig
 from hoirecon.prior.category import train_category
@@ -63,8 +64,9 @@ def _fits(out: DemoOutputs, config: DemoConfig, synth_fp: str, status: Status) -
             stage = Stage(f"fit {preset} {category}", out.out / "stages",
                           {"data": synth_fp, "fit": asdict(fit_config), "prior": str(prior)}, out.timings)
             status(stage.name)
+            # a stage reruns when its inputs changed: the new fits replace the old ones (recorded)
             stage.run(lambda: fit_dataset(out.data, category, "test", fit_config, folder, prior,
-                                          out.occlusion[category]))
+                                          out.occlusion[category], force=True))
         out.fits[preset] = folder
 
 
@@ -72,14 +74,16 @@ def run_demo(out: str | Path, config: DemoConfig = DemoConfig(), fresh: bool = F
              status: Status | None = None) -> DemoOutputs:
     """Generate data, train priors, compute occlusion maps, fit every preset and write the report."""
     out = Path(out)
-    if fresh and out.exists():
-        shutil.rmtree(out)
+    if fresh and out.is_dir():
+        for child in out.iterdir():  # all but the lock file of the run holding the folder
+            if child.name != FOLDER_LOCK_NAME:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
     status = status or (lambda name: log.info("stage: %s", name))
     outputs = DemoOutputs(out, out / "data")
     synth = synth_config(config)
     stage = Stage("synth", out / "stages", asdict(synth), outputs.timings)
     status(stage.name)
-    stage.run(lambda: generate(outputs.data, synth))
+    stage.run(lambda: generate(outputs.data, synth, force=True))  # the stage reruns only for other settings
     fp = synth.fingerprint()
     _priors(outputs, config, fp, status)
     _occlusion(outputs, config, fp, status)

@@ -20,6 +20,7 @@ from typing import Any
 
 from hoirecon.eval.protocols.result import MetricSpec, ProtocolResult
 from hoirecon.io.atomic import atomic_write_bytes
+from hoirecon.io.provenance import Source, check_agree
 
 PER_FRAME_CSV = "per_frame.csv"
 SUMMARY_MD = "summary.md"
@@ -105,8 +106,8 @@ def per_frame_csv(result: ProtocolResult) -> str:
 def summary_markdown(result: ProtocolResult) -> str:
     """The leaderboard row, per-group means, counts and notes as Markdown."""
     labels = [m.label for m in result.metrics]
-    row = [result.method, *(_number(result.summary[m.key]) for m in result.metrics)]
-    text = [f"# {result.protocol}: {result.method}\n\n", markdown_table(["method", *labels], [row])]
+    row = [result.method, *(_number(result.summary[m.key]) for m in result.metrics), result.coverage_text()]
+    text = [f"# {result.protocol}: {result.method}\n\n", markdown_table(["method", *labels, "coverage"], [row])]
     groups = result.group_summary.values()
     group_keys = [m for m in result.metrics if any(m.key in g for g in groups)]
     if result.group_summary and group_keys:
@@ -127,7 +128,7 @@ def summary_dict(result: ProtocolResult) -> dict[str, Any]:
         "metrics": [{"key": m.key, "label": m.label, "higher_is_better": m.higher_is_better}
                     for m in result.metrics],
         "summary": result.summary, "group_summary": result.group_summary,
-        "counts": result.counts, "settings": result.settings, "notes": result.notes,
+        "counts": result.counts, "coverage": result.coverage, "settings": result.settings, "notes": result.notes,
     })
 
 
@@ -158,6 +159,8 @@ class Comparison:
 
     metrics: dict[str, list[MetricSpec]] = field(default_factory=dict)
     rows: dict[str, list[ComparisonRow]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """Mismatches overridden with ``force``."""
 
     def to_markdown(self) -> str:
         """One Markdown table per protocol: method, source, then the metrics."""
@@ -168,6 +171,7 @@ class Comparison:
                 ["method", "source", *(m.label for m in specs)],
                 [[r.method, r.source, *(_number(r.values.get(m.key, float("nan"))) for m in specs)]
                  for r in rows]))
+        parts += [f"Note: {note}\n" for note in self.notes]
         return "\n".join(parts)
 
 
@@ -186,18 +190,35 @@ def read_summary(folder: str | Path) -> dict[str, Any]:
     return data
 
 
-def compare(result_folders: Sequence[str | Path], published: bool = True) -> Comparison:
+def reference_hash(data: dict[str, Any]) -> str | None:
+    """What a report was scored against: the dataset's annotation hash, or the reference file's."""
+    origin = (data.get("settings") or {}).get("provenance") or {}
+    for key in ("dataset", "ref"):
+        if isinstance(origin.get(key), dict) and origin[key].get("hash"):
+            return str(origin[key]["hash"])
+    return None
+
+
+def compare(result_folders: Sequence[str | Path], published: bool = True, force: bool = False) -> Comparison:
     """One row per method and protocol from report folders, optionally with published rows.
 
     Args:
         result_folders: folders written by :func:`write_report`.
         published: add the papers' rows (labelled :data:`PUBLISHED_SOURCE`) to the protocols
             that have them.
+        force: put reports scored against different ground truth (dataset or reference file)
+            in one table; by default that is refused (``ProvenanceError``). The override is
+            listed in ``Comparison.notes``.
     """
     table = Comparison()
+    first: dict[str, tuple[str | None, str]] = {}
     for folder in result_folders:
         data = read_summary(folder)
         protocol = str(data["protocol"])
+        scored_on = (reference_hash(data), f"{Path(folder) / SUMMARY_JSON}")
+        base = first.setdefault(protocol, scored_on)
+        note = check_agree(f"ground truths of the {protocol} reports", Source(*base), Source(*scored_on), force)
+        table.notes += [note] if note else []
         if protocol not in table.metrics:
             table.metrics[protocol] = [MetricSpec(m["key"], m["label"],
                                                   bool(m.get("higher_is_better", False)))

@@ -18,14 +18,24 @@ def _pad(arrays: Sequence[np.ndarray], width: int, fill: float = 0.0) -> np.ndar
     return out
 
 
+ESTIMATE_FIELDS = ("betas", "body_pose", "global_orient", "transl", "object_keypoints_2d", "object_keypoint_conf",
+                   "corr_points", "corr_pixels", "corr_weight")
+"""The numbers of an estimate a fit reads."""
+
+
 def check_sample(sample: Sample, num_object_keypoints: int) -> None:
     """Raise ValueError naming the image and field when a sample cannot be fitted."""
     k = 22 + num_object_keypoints
     if sample.keypoints_2d.shape != (k, 2):
         raise ValueError(f"{sample.image_id}: keypoints_2d has shape {sample.keypoints_2d.shape}, expected {(k, 2)}")
-    for name in ("keypoints_2d", "keypoint_conf", "coco_keypoints", "intrinsics"):
+    for name in ("keypoints_2d", "keypoint_conf", "coco_keypoints", "intrinsics", "cam_rotation", "cam_center"):
         if not np.isfinite(getattr(sample, name)).all():
             raise ValueError(f"{sample.image_id}: {name} contains NaN or inf")
+    estimate = sample.estimate
+    for name in ESTIMATE_FIELDS if estimate is not None else ():
+        value = getattr(estimate, name)
+        if value is not None and not np.isfinite(np.asarray(value, dtype=np.float64)).all():
+            raise ValueError(f"{sample.image_id}: est_{name} contains NaN or inf")
     if sample.coco_keypoints[:, 2].sum() <= 0:
         raise ValueError(f"{sample.image_id}: no detected body keypoint (coco_keypoints) has a positive confidence")
 

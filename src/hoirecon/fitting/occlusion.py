@@ -218,22 +218,29 @@ def compute_occlusion_maps(dataset: Dataset, category: str, split: str = "train"
     """Mean occlusion maps of a category over the images of ``split``: each image's initial
     body and object (``init_batch``) are projected into the overlap of its dilated silhouettes.
     Images with missing or unreadable masks, or whose object pose could not be solved, are
-    skipped, logged and listed in ``skipped``. ``body_model`` defaults to the embedded body."""
+    skipped, logged and listed in ``skipped``, as are rows whose evidence breaks the dataset's
+    value rules. ``body_model`` defaults to the embedded body. The maps record the dataset's path
+    and annotation hash in ``provenance``."""
     body_model = body_model if body_model is not None else load_body_model()
     template = dataset_template(dataset, category)
     total = len(dataset.indices(category, split))
     per_image: list[ImageOcclusion] = []
-    skipped: list[SkippedSample] = []
-    for chunk in _chunks(dataset.samples(category, split), chunk_size):
+    defects = dataset.row_defects(category)
+    skipped = [SkippedSample(s.image_id, defects[s.image_id]) for s in dataset.samples(category, split)
+               if s.image_id in defects]
+    usable = (s for s in dataset.samples(category, split) if s.image_id not in defects)
+    for chunk in _chunks(usable, chunk_size):
         per_image += _chunk_occlusion(chunk, body_model, template, dilation, skipped)
         if progress is not None:
             progress(len(per_image) + len(skipped), total)
     for item in skipped:
         log.warning("occlusion maps: skipped %s: %s", item.image_id, item.reason)
     mean_h, mean_o = mean_maps(per_image, body_model.num_vertices, len(template.vertices))
+    origin = {"dataset": {"path": str(dataset.root.resolve()), "hash": dataset.content_hash()},
+              "category": category, "split": split}
     return OcclusionMaps(category, mean_h, mean_o, eta=eta, dilation=dilation,
                          image_ids=[o.image_id for o in per_image], skipped=skipped,
-                         per_image=per_image)
+                         per_image=per_image, provenance=origin)
 
 
 def contacts(maps: OcclusionMaps, occlusion: ImageOcclusion, eta: float | None = None) -> ContactSets:

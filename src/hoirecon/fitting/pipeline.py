@@ -1,8 +1,11 @@
 """Fitting a whole dataset split: initialise, build contact sets, optimise in batches, save.
 
 Each finished batch is saved at once under ``<out>/fits/.parts/`` (keyed by a fingerprint of
-the configuration), so an interrupted run resumes at the first unfinished batch; a sample that
-cannot be fitted is reported in ``fit.json`` and skipped.
+the configuration and the dataset), so an interrupted run resumes at the first unfinished batch;
+a part file that is unreadable or holds other images is fitted again. A sample that cannot be
+fitted (non-finite or out-of-range evidence, or a non-finite result) is reported in ``fit.json``
+and skipped: no row of the fits holds a NaN or an infinity. ``fit.json`` also records where the
+fit came from (``fitting/record.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from hoirecon.fitting.batching import check_sample, observation_tensors, padded_
 from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import InitBatch, init_batch
 from hoirecon.fitting.occlusion import (
+    ContactSets,
     compute_occlusion_maps,
     contacts,
     image_occlusion,
@@ -33,10 +37,12 @@ from hoirecon.fitting.occlusion import (
 from hoirecon.fitting.optimize import FitConfig, optimise
 from hoirecon.fitting.phosa import attach_phosa
 from hoirecon.fitting.posing import pose_body
+from hoirecon.fitting.record import check_output, fit_record, write_record
 from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz
-from hoirecon.io.fits import FitResults, save_fits, write_fit_info
+from hoirecon.io.errors import FileFormatError
+from hoirecon.io.fits import FitResults, save_fits
 from hoirecon.io.masks import load_mask
 from hoirecon.io.occlusion_files import load_occlusion_maps
 from hoirecon.prior.fitting_prior import load_fitting_prior
@@ -52,7 +58,15 @@ class FitRun:
 
     results: FitResults
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(image id, reason) of every image of the split that has no fit."""
     notes: dict[str, list[str]] = field(default_factory=dict)
+    """Per image, the fallbacks its initialisation needed."""
+    provenance: list[str] = field(default_factory=list)
+    """What the record says about the inputs: refusals overridden with ``force``, a prior of other data."""
+
+
+NO_CONTACTS = ContactSets(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+"""The contact candidates of an image whose masks cannot be read: none."""
 
 
 def _contacts(ctx: FitContext, samples: Sequence[Sample], init: InitBatch) -> tuple[torch.Tensor, ...]:
@@ -63,10 +77,16 @@ def _contacts(ctx: FitContext, samples: Sequence[Sample], init: InitBatch) -> tu
     body_cam, obj_cam = posed_vertices(init, ctx.body, ctx.template)
     sets = []
     for i, s in enumerate(samples):
-        occ = image_occlusion(s.image_id, body_cam[i], obj_cam[i], s.intrinsics,
-                              load_mask(s.human_mask_path, s.image_size, "human"),
-                              load_mask(s.object_mask_path, s.image_size, "object"))
-        sets.append(contacts(ctx.occlusion, occ))
+        try:
+            human = load_mask(s.human_mask_path, s.image_size, "human")
+            thing = load_mask(s.object_mask_path, s.image_size, "object")
+        except FileFormatError as err:  # this image goes without contact term, and says so
+            log.warning("%s: %s; no contact term for this image", s.image_id, err)
+            init.notes[i].append(f"no contact term: {err}")
+            sets.append(NO_CONTACTS)
+            continue
+        sets.append(contacts(ctx.occlusion, image_occlusion(s.image_id, body_cam[i], obj_cam[i], s.intrinsics,
+                                                            human, thing)))
     cap = ctx.config.contact_points
     human = [_subsample(c.human_ids, c.human_weight, cap) for c in sets]
     obj = [_subsample(c.object_ids, c.object_weight, cap) for c in sets]
@@ -191,12 +211,50 @@ def init_notes(init: InitBatch) -> dict[str, list[str]]:
     return {i: n for i, n in zip(init.image_ids, init.notes) if n}
 
 
+def read_part(batch: SplitBatch) -> dict[str, np.ndarray] | None:
+    """The saved columns of a finished batch; None when there are none yet, or when the file is
+    unreadable or holds other images (it is then removed, with a warning, and the batch refitted)."""
+    if not batch.part.is_file():
+        return None
+    try:
+        cols = load_columns(batch.part)
+        ids = [str(i) for i in cols["image_id"]]
+        if ids != [s.image_id for s in batch.samples] or any(len(v) != len(ids) for v in cols.values()):
+            raise FileFormatError(f"{batch.part}: holds other images than its batch")
+    except (FileFormatError, KeyError, TypeError) as err:
+        log.warning("%s; fitting the batch again", err)
+        batch.part.unlink(missing_ok=True)
+        return None
+    return cols
+
+
+def finite_rows(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, list[list[str]]]:
+    """(N,) rows whose every number is finite, and per row the columns that are not."""
+    n = len(columns["image_id"])
+    bad: list[list[str]] = [[] for _ in range(n)]
+    for name, value in columns.items():
+        if np.asarray(value).dtype.kind in "fc":
+            for row in np.flatnonzero(~np.isfinite(np.asarray(value).reshape(n, -1)).all(axis=1)):
+                bad[row].append(name)
+    return np.array([not b for b in bad], dtype=bool), bad
+
+
 def merge_split(ctx: FitContext, out: Path, parts: list[dict[str, np.ndarray]], skipped: list[tuple[str, str]],
                 notes: dict[str, list[str]]) -> FitRun:
-    """Concatenate the batches' columns (in batch order), save the category's fits, return the run."""
+    """Concatenate the batches' columns (in batch order), drop rows with a non-finite value (they
+    join ``skipped``), save the category's fits, return the run."""
     if not parts:
         raise ValueError(f"no batch of category {ctx.category!r} was fitted ({len(skipped)} images skipped)")
     merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    keep, bad = finite_rows(merged)
+    for row in np.flatnonzero(~keep):
+        reason = f"the fit diverged: non-finite values in {', '.join(bad[row])}"
+        log.warning("skipping %s: %s", merged["image_id"][row], reason)
+        skipped = [*skipped, (str(merged["image_id"][row]), reason)]
+    if not keep.any():
+        raise ValueError(f"no image of category {ctx.category!r} has a finite fit ({len(skipped)} skipped: "
+                         f"{', '.join(i for i, _ in skipped[:5])})")
+    merged = {k: v[keep] for k, v in merged.items()}
     results = FitResults(ctx.category, merged)
     save_fits(Path(out), results)
     return FitRun(results, skipped, notes)
@@ -207,9 +265,8 @@ def fit_split(ctx: FitContext, samples: list[Sample], out: Path, key: str, progr
     plan = plan_split(ctx, samples, out, key)
     parts, notes, done = [], {}, 0
     for batch in plan.batches:
-        if batch.part.is_file():
-            cols = load_columns(batch.part)
-        else:
+        cols = read_part(batch)
+        if cols is None:
             cols, init = fit_samples(ctx, batch.samples)
             notes.update(init_notes(init))
             atomic_save_npz(batch.part, cols)
@@ -248,6 +305,11 @@ def load_context(data: Dataset, category: str, config: FitConfig, prior_path: st
         config = without_prior(config, category)
     if config.weights.prior > 0:
         prior = load_fitting_prior(prior_path)
+        expected = 22 + template.num_keypoints
+        if prior.prior.n_keypoints != expected:
+            raise ValueError(f"{prior_path}: the prior models {prior.prior.n_keypoints} keypoints, category "
+                             f"{category!r} has {expected} (22 body + {template.num_keypoints} object): "
+                             "a prior of another category?")
     occlusion = None
     if config.weights.contact > 0:
         occlusion = (load_occlusion_maps(occlusion_path, category) if occlusion_path is not None
@@ -255,27 +317,48 @@ def load_context(data: Dataset, category: str, config: FitConfig, prior_path: st
     return attach_phosa(FitContext(category, template, body, config, prior, occlusion))
 
 
+def _usable_rows(data: Dataset, category: str, samples: list[Sample]) -> tuple[list[Sample], list[tuple[str, str]]]:
+    """The samples whose evidence passes the dataset's value rules, and (id, reason) of the others."""
+    defects = data.row_defects(category)
+    skipped = [(s.image_id, defects[s.image_id]) for s in samples if s.image_id in defects]
+    for image_id, reason in skipped:
+        log.warning("skipping %s: %s", image_id, reason)
+    return [s for s in samples if s.image_id not in defects], skipped
+
+
 def fit_dataset(data_dir: str | Path, category: str, split: str, config: FitConfig, out: str | Path,
                 prior_path: str | Path | None = None, occlusion_path: str | Path | None = None,
                 progress: Progress | None = None, limit: int | None = None,
-                runner: SplitRunner = fit_split) -> FitRun:
+                runner: SplitRunner = fit_split, force: bool = False) -> FitRun:
     """Fit every sample of a dataset category split and write ``<out>/fits`` and ``<out>/fit.json``.
 
     ``runner`` fits the split: :func:`fit_split` in this process, or another backend
-    (``hoirecon.fitting.backends``) with the same part files and results.
+    (``hoirecon.fitting.backends``) with the same part files and results. Before any work, an
+    ``out`` holding fits of another dataset or configuration, and a prior of another category,
+    are refused (``ProvenanceError``) unless ``force``; what was overridden is recorded.
     """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit: expected a number of images >= 1, got {limit}")
     data = load_dataset(data_dir)
+    data.category_info(category)
+    if config.weights.prior > 0 and prior_path is None:
+        config = without_prior(config, category)
+    record, notes = fit_record(data, category, split, config, prior_path, occlusion_path, force)
+    notes += check_output(Path(out), category, record, force)
+    record.forced = [n for n in notes if n.startswith("forced")]
     ctx = load_context(data, category, config, prior_path, occlusion_path)
-    samples = list(data.samples(category, split))[:limit]
+    samples = list(data.samples(category, split))
     if not samples:
         raise ValueError(f"{data_dir}: no samples in category {category!r}, split {split!r}")
-    key = fingerprint(ctx, {"prior": str(prior_path), "occlusion": str(occlusion_path), "split": split})
-    run = runner(ctx, samples, Path(out), key, progress)
-    info_path = Path(out) / "fit.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    info.update({"dataset": str(data_dir), "split": split, "preset": ctx.config.name, "method": ctx.config.name,
-                 "config": asdict(ctx.config)})
-    info.setdefault("categories", {})[category] = {
-        "prior": str(prior_path) if prior_path else None, "skipped": run.skipped, "notes": run.notes}
-    write_fit_info(Path(out), info)
+    usable, skipped = _usable_rows(data, category, samples[:limit])
+    if not usable:
+        raise ValueError(f"{data.annotation_path(category)}: no usable {split!r} image of {category!r} "
+                         f"({len(skipped)} skipped; first: {skipped[0][0]}: {skipped[0][1]})")
+    key = fingerprint(ctx, {"prior": record.prior and record.prior["hash"],
+                            "occlusion": record.occlusion and record.occlusion["hash"], "split": split,
+                            "dataset": record.dataset_hash})
+    run = runner(ctx, usable, Path(out), key, progress)
+    run.skipped = skipped + run.skipped
+    run.provenance = notes
+    write_record(Path(out), category, record, len(samples), len(run.results.image_ids), run.skipped, run.notes)
     return run

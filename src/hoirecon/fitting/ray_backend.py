@@ -42,8 +42,8 @@ from hoirecon.fitting.pipeline import (
     init_notes,
     merge_split,
     plan_split,
+    read_part,
 )
-from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz
 
 log = logging.getLogger(__name__)
@@ -169,8 +169,9 @@ def _run(ray: ModuleType, ctx: FitContext, plan: SplitPlan, out: Path, progress:
     tally = _Tally({}, list(plan.skipped), {})
     todo = []
     for batch in plan.batches:
-        if batch.part.is_file():
-            tally.parts[batch.start] = load_columns(batch.part)
+        cols = read_part(batch)
+        if cols is not None:
+            tally.parts[batch.start] = cols
             tally.done += len(batch.samples)
         else:
             todo.append(batch)

@@ -20,7 +20,8 @@ loss_<term>                 (N,)         final value of each weighted loss term
 ==========================  ===========  ==================================================
 
 Object points are ``s * X @ R.T + t`` (paper eq. 3) in both frames. ``<out>/fit.json`` records
-the dataset, preset, configuration and body model.
+the dataset (absolute path and annotation hash), preset, configuration, prior and, per category,
+the images of the split, the images skipped and why (see ``hoirecon.fitting.record``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ import numpy as np
 
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
+from hoirecon.io.errors import FileFormatError
+
+FIT_INFO = "fit.json"
+"""The description written next to ``fits/``."""
 
 FIT_COLUMNS = ("image_id", "betas", "body_pose", "global_orient", "transl", "joints_3d", "object_rotation",
                "object_translation", "object_scale", "object_rotation_cam", "object_translation_cam")
@@ -86,14 +91,33 @@ def save_fits(out: Path, results: FitResults) -> Path:
 
 def load_fits(out: Path, category: str) -> FitResults:
     """Read a category's fits from an output folder."""
-    info_path = Path(out) / "fit.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    return FitResults(category, load_columns(fits_path(out, category)), info)
+    return FitResults(category, load_columns(fits_path(out, category)), read_fit_info(out))
+
+
+def read_fit_info(out: str | Path) -> dict:
+    """``<out>/fit.json`` as a dict ({} when absent); :class:`FileFormatError` when unreadable."""
+    path = Path(out) / FIT_INFO
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FileFormatError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(info, dict):
+        raise FileFormatError(f"{path}: expected a JSON object, got {type(info).__name__}")
+    return info
+
+
+def fit_info_entry(info: dict, category: str) -> dict:
+    """The record of one category in a ``fit.json`` dict ({} when none)."""
+    categories = info.get("categories")
+    entry = categories.get(category) if isinstance(categories, dict) else None
+    return entry if isinstance(entry, dict) else {}
 
 
 def write_fit_info(out: Path, info: dict) -> None:
     """Write ``fit.json`` (dataset, preset, configuration, body model) atomically."""
-    atomic_write_json(Path(out) / "fit.json", info)
+    atomic_write_json(Path(out) / FIT_INFO, info)
 
 
 def fitted_categories(out: Path) -> list[str]:

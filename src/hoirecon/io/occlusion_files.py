@@ -7,6 +7,7 @@ images used and skipped (with reasons). Computing the maps is ``hoirecon.fitting
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class OcclusionMaps:
     """Images left out, with reasons."""
     per_image: list[ImageOcclusion] = field(default_factory=list)
     """The per-image maps of the images used (in memory only; not saved)."""
+    provenance: dict = field(default_factory=dict)
+    """Where the maps came from: the dataset (path and annotation hash) and split."""
 
     @property
     def num_images(self) -> int:
@@ -91,7 +94,8 @@ def save_occlusion_maps(path: str | Path, maps: OcclusionMaps) -> Path:
         "eta": np.array(maps.eta), "dilation": np.array(maps.dilation),
         "image_ids": np.array(maps.image_ids, dtype=str),
         "skipped_ids": np.array([s.image_id for s in maps.skipped], dtype=str),
-        "skipped_reasons": np.array([s.reason for s in maps.skipped], dtype=str)})
+        "skipped_reasons": np.array([s.reason for s in maps.skipped], dtype=str),
+        "provenance": np.array(json.dumps(maps.provenance, sort_keys=True))})
     return path
 
 
@@ -122,6 +126,9 @@ def _check_counts(path: Path, data: dict[str, np.ndarray], category: str | None,
         if data[key].shape != (int(data[count]),):
             raise FileFormatError(f"{path}: key {key!r} has shape {data[key].shape}, expected "
                              f"({int(data[count])},)")
+        values = np.asarray(data[key], dtype=np.float64)
+        if not (np.isfinite(values) & (values >= 0) & (values <= 1)).all():
+            raise FileFormatError(f"{path}: key {key!r} holds values outside [0, 1] or NaN/inf (a mean of 0/1 maps)")
 
 
 def load_occlusion_maps(path: str | Path, category: str | None = None,
@@ -135,4 +142,21 @@ def load_occlusion_maps(path: str | Path, category: str | None = None,
     skipped = [SkippedSample(str(i), str(r)) for i, r in zip(data["skipped_ids"], data["skipped_reasons"])]
     return OcclusionMaps(str(data["category"]), data["mean_human"], data["mean_object"],
                          eta=float(data["eta"]), dilation=float(data["dilation"]),
-                         image_ids=[str(i) for i in data["image_ids"]], skipped=skipped)
+                         image_ids=[str(i) for i in data["image_ids"]], skipped=skipped,
+                         provenance=_provenance(path, data))
+
+
+def _provenance(path: Path, data: dict[str, np.ndarray]) -> dict:
+    """The stored provenance ({} for files written before it was recorded)."""
+    if "provenance" not in data:
+        return {}
+    try:
+        value = json.loads(str(data["provenance"]))
+    except json.JSONDecodeError as err:
+        raise FileFormatError(f"{path}: key 'provenance' is not valid JSON ({err})") from err
+    return value if isinstance(value, dict) else {}
+
+
+def read_occlusion_provenance(path: str | Path) -> dict:
+    """Only the provenance of a maps file ({} when it records none)."""
+    return _provenance(Path(path), _read_map_file(Path(path)))

@@ -12,7 +12,7 @@ import torch
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.data.templates import dataset_template
 from hoirecon.data.truth import has_truth, true_x3d, with_truth
-from hoirecon.io.atomic import atomic_copy
+from hoirecon.io.provenance import config_hash
 from hoirecon.prior.ablations import ground_truth_groups, virtual_views
 from hoirecon.prior.chunked_category import group_category_chunked
 from hoirecon.prior.distributed import SINGLE, init_from_env
@@ -161,11 +161,21 @@ def train_category(data_dir: str | Path, category: str, out: str | Path, config:
                             distributed=distributed) if compare_unconditional else None)
     if not world.is_main:
         return None
-    atomic_copy(result.prior_path, out)
+    save_with_provenance(result.prior_path, Path(out), data, category, config)
     score = evaluate_best_of_16(Path(out), data, category, feature_cache=feature_cache)
     summary = TrainSummary(Path(out), result.epochs, result.best_val_nll, score, result.metrics_path)
     summary.unconditional_best_of_16_m = None if other is None else other.best_of_16_m
     return summary
+
+
+def save_with_provenance(trained: Path, out: Path, data: Dataset, category: str, config: TrainConfig) -> None:
+    """Write the prior ``trained`` to ``out`` with what it came from in its metadata: the dataset
+    (path and annotation hash), the category and the training configuration (and its hash)."""
+    prior = load_prior(trained)
+    settings = asdict(config)
+    origin = {"dataset": {"path": str(data.root.resolve()), "hash": data.content_hash()}, "category": category,
+              "config": settings, "config_hash": config_hash(settings)}
+    prior.save(out, {**prior.metadata, "provenance": origin})
 
 
 def unconditional(config: TrainConfig) -> TrainConfig:

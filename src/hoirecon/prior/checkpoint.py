@@ -53,14 +53,38 @@ def _comparable(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in ("epochs", "patience")}
 
 
+CHECKPOINT_KEYS = ("model", "optimizer", "generator", "state", "best", "config", "fingerprint")
+
+
+def read_checkpoint(path: Path) -> dict | None:
+    """A checkpoint's contents; None (after a warning, with the file removed) when it is
+    truncated, corrupt or lacks a key, so the run starts over instead of trusting it."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        missing = [k for k in CHECKPOINT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+        if missing:
+            raise ValueError(f"missing keys {missing}")
+        TrainState(**ckpt["state"])
+    except Exception as error:  # torch raises many types for a damaged file
+        reason = str(error).strip().split("\n")[0].split(". ")[0][:160]
+        logger.warning("%s: unreadable checkpoint (%s); removed, training starts over", path, reason)
+        path.unlink(missing_ok=True)
+        return None
+    return ckpt
+
+
 def resume_checkpoint(path: Path, prior: Prior, optimizer: torch.optim.Optimizer,
                       generator: torch.Generator, config: TrainConfig,
-                      fingerprint: list[float]) -> tuple[TrainState, dict | None]:
+                      fingerprint: list[float]) -> tuple[TrainState, dict | None] | None:
     """Restore everything from a checkpoint written by :func:`save_checkpoint`.
 
-    Raises ``ValueError`` when it was written with another config or for other data.
+    Returns None, leaving the arguments untouched, when the checkpoint is unreadable (see
+    :func:`read_checkpoint`). Raises ``ValueError`` when it was written with another config or
+    for other data.
     """
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    ckpt = read_checkpoint(path)
+    if ckpt is None:
+        return None
     if _comparable(ckpt["config"]) != _comparable(asdict(config)):
         raise ValueError(f"out: {path} was written with a different config; use a new folder")
     if not torch.allclose(torch.tensor(ckpt["fingerprint"]), torch.tensor(fingerprint), rtol=1e-6):

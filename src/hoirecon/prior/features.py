@@ -17,6 +17,7 @@ stopped.
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def read_cache(path: Path, backbone: str) -> dict[str, np.ndarray]:
                 log.warning("%s holds %s features, not %s; ignoring it", path, data["backbone"], backbone)
                 return {}
             return dict(zip((str(k) for k in data["keys"]), data["features"]))
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         log.warning("%s: unreadable feature cache (%s); computing again", path, error)
         return {}
 

@@ -137,7 +137,8 @@ def load_prior(path: str | Path) -> Prior:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for corrupt files
-        raise ValueError(f"{path}: not a readable prior file ({error})") from error
+        first = str(error).strip().split("\n")[0].split(". ")[0][:160]
+        raise ValueError(f"{path}: not a readable prior file ({type(error).__name__}: {first})") from error
     try:
         return prior_from_dict(data)
     except ValueError as error:

@@ -104,10 +104,14 @@ def _grouping_for(x25d: Tensor, grouping: Grouping | None, config: TrainConfig, 
     cached = out / "grouping.npz"
     key = {"x25d_sum": float(x25d.double().sum()), "n": len(x25d), "config": asdict(config.grouping)}
     if cached.is_file():
-        grouping = Grouping.load(cached)
-        if grouping.stats.get("key") == key:
-            return grouping
-        logger.warning("%s was made for other data or settings; grouping again", cached)
+        try:
+            grouping = Grouping.load(cached)
+        except (ValueError, OSError, EOFError) as error:  # a damaged cache is recomputed
+            logger.warning("%s: unreadable (%s); grouping again", cached, error)
+        else:
+            if grouping.stats.get("key") == key:
+                return grouping
+            logger.warning("%s was made for other data or settings; grouping again", cached)
     grouping = group_images(x25d, config.grouping, video, frame)
     grouping.stats["key"] = key
     grouping.save(cached)
@@ -157,11 +161,11 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     optimizer = make_optimizer(prior, config.lr)
     generator = torch.Generator().manual_seed(config.seed + 2)
     ckpt_path, metrics_path = out / "checkpoint.pt", out / "metrics.jsonl"
-    state, best = TrainState(), None
+    resumed = None
     if ckpt_path.is_file():
-        state, best = resume_checkpoint(ckpt_path, prior, optimizer, generator, config,
-                                        data.fingerprint())
-    else:
+        resumed = resume_checkpoint(ckpt_path, prior, optimizer, generator, config, data.fingerprint())
+    state, best = resumed if resumed is not None else (TrainState(), None)
+    if resumed is None:
         initialize_prior(prior, data, train_rows, config)
     world.broadcast_state(prior)  # deterministic anyway; rank 0's weights make it certain
     steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)

@@ -26,7 +26,9 @@ from hoirecon.eval.protocols.result import (
     EvalInputError,
 )
 from hoirecon.eval.protocols.surfaces import MeshBatch
-from hoirecon.io.fits import fits_path, fitted_categories, load_fits
+from hoirecon.io.errors import FileFormatError
+from hoirecon.io.fits import FIT_INFO, fit_info_entry, fits_path, fitted_categories, load_fits, read_fit_info
+from hoirecon.io.provenance import Source, check_agree
 from hoirecon.objects import ObjectTemplate, get_category_template, load_template
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,10 @@ class FitInputs:
     bodies: BodyModels
     gender: str
     categories: list[CategoryPairs] = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)
+    """The dataset (path, annotation hash) and, per category, what ``fit.json`` records."""
+    notes: list[str] = field(default_factory=list)
+    """Provenance that could not be verified, or mismatches overridden with ``force``."""
 
 
 def _template(dataset: Dataset, category: str) -> ObjectTemplate:
@@ -110,7 +116,8 @@ def _category_pairs(dataset: Dataset, fits: Path, category: str, split: str) -> 
     try:
         fit = load_fits(fits, category)
     except ValueError as error:
-        raise EvalInputError(f"{fits_path(fits, category)}: {error}") from error
+        where = str(fits_path(fits, category))
+        raise EvalInputError(str(error) if str(error).startswith(where) else f"{where}: {error}") from error
     where = {image_id: i for i, image_id in enumerate(fit.image_ids)}
     take = np.array([where.get(i, -1) for i in ids], dtype=np.intp)
     pred = {}
@@ -126,12 +133,44 @@ def _category_pairs(dataset: Dataset, fits: Path, category: str, split: str) -> 
     return CategoryPairs(category, ids, status, gt, pred, _template(dataset, category))
 
 
+def check_fit_provenance(dataset: Dataset, fits: Path, categories: list[str], force: bool = False
+                         ) -> tuple[dict, list[str]]:
+    """Compare the dataset every category's fits were made on (``fit.json``) with ``dataset``.
+
+    Returns the provenance to record and the notes: fits that record no dataset are flagged,
+    fits of another dataset are refused (:class:`ProvenanceError`) unless ``force``.
+    """
+    try:
+        info = read_fit_info(fits)
+    except FileFormatError as error:
+        raise EvalInputError(str(error)) from error
+    here = Source(dataset.content_hash(), f"--data {dataset.root} (annotations)")
+    origin: dict = {"dataset": {"path": str(dataset.root.resolve()), "hash": dataset.content_hash()}, "fits": {}}
+    notes: list[str] = []
+    for category in categories:
+        entry = fit_info_entry(info, category)
+        recorded = entry.get("dataset_hash", info.get("dataset_hash"))
+        made_on = entry.get("dataset", info.get("dataset"))
+        where = f"{fits / FIT_INFO} ({category} fits made on {made_on})"
+        notes.append(check_agree("datasets", here, Source(recorded, where), force))
+        if recorded is None:
+            notes.append(f"{fits / FIT_INFO} records no dataset hash for {category}: cannot verify that "
+                         f"the fits were made on {dataset.root}")
+            log.warning("%s", notes[-1])
+        origin["fits"][category] = {"path": str(fits.resolve()), "dataset_hash": recorded,
+                                    "config_hash": entry.get("config_hash"), "preset": entry.get("preset"),
+                                    "prior_hash": (entry.get("prior_record") or {}).get("hash")}
+    origin["forced"] = [n for n in notes if n and n.startswith("forced")]
+    return origin, [n for n in notes if n]
+
+
 def load_fit_inputs(data: str | Path, fits: str | Path, body_model: str | Path | None = None,
-                    split: str = "test") -> FitInputs:
+                    split: str = "test", force: bool = False) -> FitInputs:
     """Pair a dataset's ``split`` ground truth with the fits of every fitted category.
 
     Raises:
         EvalInputError: missing folders, a fitted category the dataset lacks, unreadable files.
+        ProvenanceError: fits made on another dataset (unless ``force``).
     """
     fits = Path(fits)
     try:
@@ -147,9 +186,10 @@ def load_fit_inputs(data: str | Path, fits: str | Path, body_model: str | Path |
     if unknown:
         raise EvalInputError(f"{fits_path(fits, unknown[0])}: unknown category {unknown[0]!r}; "
                              f"dataset {dataset.root} has {dataset.categories}")
+    origin, notes = check_fit_provenance(dataset, fits, fitted, force)
     source, gender = _body_source(dataset, body_model)
     bodies = BodyModels(source, note_genders=False)
-    inputs = FitInputs(Path(data), fits, _method_name(fits), bodies, gender)
+    inputs = FitInputs(Path(data), fits, _method_name(fits), bodies, gender, provenance=origin, notes=notes)
     for category in fitted:
         pairs = _category_pairs(dataset, fits, category, split)
         _log_skips(pairs)

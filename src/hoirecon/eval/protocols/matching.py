@@ -36,6 +36,7 @@ from hoirecon.eval.protocols.result import (
     table_counts,
 )
 from hoirecon.eval.protocols.submission import RhobinFile, Sequence
+from hoirecon.io.provenance import file_hash
 
 log = logging.getLogger(__name__)
 
@@ -125,17 +126,19 @@ def match_frames(ref: RhobinFile, pred: RhobinFile, use_visibility: bool) -> Mat
     return matching
 
 
-def enforce_coverage(matching: Matching, pred: RhobinFile) -> None:
-    """Reject a submission covering < 97.5% of the evaluated frames; log what is left out."""
+def enforce_coverage(matching: Matching, pred: RhobinFile, min_coverage: float = COVERAGE_MIN) -> None:
+    """Reject a submission covering < ``min_coverage`` (RHOBIN: 97.5%) of the evaluated frames;
+    log what is left out."""
     total, covered = matching.evaluated, matching.covered
-    needed = math.ceil(COVERAGE_MIN * total - 1e-9)
+    needed = math.ceil(min_coverage * total - 1e-9)
     examples = [f"{m.ref.name}/{m.ref.frames[r]}" for m in matching.sequences
                 for r, s in zip(m.ref_rows, m.status) if s != STATUS_OK][:3]
     if covered < needed:
+        rule = "the RHOBIN rule" if min_coverage == COVERAGE_MIN else "--min-coverage"
         raise CoverageError(
             f"{pred.path}: covers {covered} of {total} evaluated reference frames "
-            f"({100.0 * covered / total:.2f}%); the RHOBIN rule needs at least "
-            f"{100 * COVERAGE_MIN:g}% ({needed} frames): {total - covered} missing or unusable "
+            f"({100.0 * covered / total:.2f}%); {rule} needs at least "
+            f"{100 * min_coverage:g}% ({needed} frames): {total - covered} missing or unusable "
             f"(e.g. {', '.join(examples)})")
     if covered < total:
         log.warning("%s: %d of %d evaluated frames missing or unusable (e.g. %s); scored as "
@@ -162,8 +165,10 @@ def files_result(protocol: str, pred: RhobinFile, ref: RhobinFile, matching: Mat
                          "scored as the worst case (failures in recalls/PCK/AUC, worst scored "
                          "error in the means)"]
     method = pred.path.parent.name if pred.path.stem == "results" else pred.path.stem
+    origin = {"pred": {"path": str(pred.path.resolve()), "hash": file_hash(pred.path)},
+              "ref": {"path": str(ref.path.resolve()), "hash": file_hash(ref.path)}}
     return ProtocolResult(
         protocol, method or pred.path.stem, metrics, summary, table,
         group_means(table, [m.key for m in metrics if m.key in table.values]),
         table_counts(table, matching.reference_frames, matching.excluded),
-        {"pred": str(pred.path), "ref": str(ref.path), **settings}, notes)
+        {"pred": str(pred.path), "ref": str(ref.path), **settings, "provenance": origin}, notes)

@@ -9,6 +9,7 @@ RHOBIN tracks, see :mod:`hoirecon.eval.protocols.matching`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,18 @@ class ProtocolResult:
     notes: list[str] = field(default_factory=list)
     """Decisions worth reading next to the numbers (fill rules, ignored genders, ...)."""
 
+    @property
+    def coverage(self) -> float:
+        """Fraction of the evaluated frames that were scored (missing and invalid ones count against it)."""
+        evaluated = self.counts.get("evaluated", len(self.table))
+        return self.counts.get("scored", int(self.table.ok.sum())) / evaluated if evaluated else 0.0
+
+    def coverage_text(self) -> str:
+        """``"97.9% (47/48)"``: the coverage as printed beside every mean."""
+        evaluated = self.counts.get("evaluated", len(self.table))
+        scored = self.counts.get("scored", int(self.table.ok.sum()))
+        return f"{100 * self.coverage:.1f}% ({scored}/{evaluated})"
+
     def leaderboard_row(self) -> dict[str, float]:
         """The summary in metric order: ``{label: value}``."""
         return {m.label: self.summary[m.key] for m in self.metrics if m.key in self.summary}
@@ -151,3 +164,21 @@ def mark_unsampled(table: FrameTable, key: str) -> None:
         table.status[i] = STATUS_INVALID
         for column in table.values.values():
             column[i] = np.nan
+
+
+def check_coverage(where: str, table: FrameTable, min_coverage: float, rule: str) -> None:
+    """Raise :class:`CoverageError` when fewer than ``min_coverage`` of the table's rows are scored.
+
+    ``where`` names the evaluated input (file or folder) and ``rule`` what leaving rows out
+    costs under the protocol; the message counts missing and invalid rows and names a few.
+    """
+    total, scored = len(table), int(table.ok.sum())
+    needed = math.ceil(min_coverage * total - 1e-9)
+    if scored >= needed:
+        return
+    examples = [f"{g}/{f} ({s})" for g, f, s in zip(table.groups, table.frames, table.status) if s != STATUS_OK][:3]
+    raise CoverageError(
+        f"{where}: usable predictions for {scored} of {total} evaluated frames "
+        f"({100.0 * scored / max(total, 1):.1f}%), {table.count(STATUS_MISSING)} missing and "
+        f"{table.count(STATUS_INVALID)} invalid (e.g. {', '.join(examples)}); at least {100 * min_coverage:g}% "
+        f"({needed} frames) are needed ({rule}). Provide the missing frames, or lower --min-coverage")

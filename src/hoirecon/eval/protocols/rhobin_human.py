@@ -23,6 +23,7 @@ import numpy as np
 from hoirecon.eval import metrics as M
 from hoirecon.eval.protocols.bodies import BodyModels, PosedBodies, chunks
 from hoirecon.eval.protocols.matching import (
+    COVERAGE_MIN,
     enforce_coverage,
     files_result,
     match_frames,
@@ -72,7 +73,8 @@ def _summary(values: dict[str, np.ndarray], ok: np.ndarray) -> dict[str, float]:
 
 
 def evaluate_human_files(pred: str | Path, ref: str | Path,
-                         model_folder: str | Path | None = None) -> ProtocolResult:
+                         model_folder: str | Path | None = None,
+                         min_coverage: float = COVERAGE_MIN) -> ProtocolResult:
     """Score a ``results.pkl`` against a ``ref.pkl`` with the RHOBIN human-track metrics.
 
     Args:
@@ -82,12 +84,12 @@ def evaluate_human_files(pred: str | Path, ref: str | Path,
 
     Raises:
         EvalInputError: unreadable file, missing key, bad shape.
-        CoverageError: the submission covers < 97.5% of the reference frames.
+        CoverageError: the submission covers < ``min_coverage`` (RHOBIN: 97.5%) of the reference frames.
     """
     ref_file = load_rhobin_file(ref, need_body=True, need_object=False)
     pred_file = load_rhobin_file(pred, need_body=True, need_object=False)
     matching = match_frames(ref_file, pred_file, use_visibility=False)
-    enforce_coverage(matching, pred_file)
+    enforce_coverage(matching, pred_file, min_coverage)
     bodies = BodyModels(model_folder)
     table = matching_table(matching, [m.key for m in HUMAN_METRICS])
     for m in matching.sequences:

@@ -18,6 +18,7 @@ import numpy as np
 from hoirecon.eval.protocols.bodies import BodyModels, PosedBodies, chunks, pose_bodies, pose_inputs
 from hoirecon.eval.protocols.file_templates import FileTemplate, TemplateLookup, place_behave
 from hoirecon.eval.protocols.matching import (
+    COVERAGE_MIN,
     SequenceMatch,
     enforce_coverage,
     files_result,
@@ -76,7 +77,7 @@ def _mesh_batches(m: SequenceMatch, bodies: BodyModels,
 
 def evaluate_joint_files(pred: str | Path, ref: str | Path, model_folder: str | Path | None = None,
                          samples: int = RHOBIN_JOINT_SAMPLES, seed: int = 0, unit: str = "mm",
-                         protocol: str = "rhobin-joint") -> ProtocolResult:
+                         protocol: str = "rhobin-joint", min_coverage: float = COVERAGE_MIN) -> ProtocolResult:
     """Score a ``results.pkl`` against a ``ref.pkl`` with Procrustes-aligned chamfer distances.
 
     Args:
@@ -89,14 +90,14 @@ def evaluate_joint_files(pred: str | Path, ref: str | Path, model_folder: str | 
 
     Raises:
         EvalInputError: unreadable file, missing key, bad shape, unknown object.
-        CoverageError: the submission covers < 97.5% of the evaluated frames.
+        CoverageError: the submission covers < ``min_coverage`` (RHOBIN: 97.5%) of the evaluated frames.
     """
     if unit not in UNIT_SCALE:
         raise ValueError(f"unit: expected 'mm' or 'cm', got {unit!r}")
     ref_file = load_rhobin_file(ref, need_body=True, need_object=True)
     pred_file = load_rhobin_file(pred, need_body=True, need_object=True)
     matching = match_frames(ref_file, pred_file, use_visibility=True)
-    enforce_coverage(matching, pred_file)
+    enforce_coverage(matching, pred_file, min_coverage)
     bodies, templates = BodyModels(model_folder), TemplateLookup(ref_file)
     metrics = chamfer_metrics(unit)
     keys = [m.key for m in metrics]

@@ -24,6 +24,7 @@ import numpy as np
 from hoirecon.eval import metrics as M
 from hoirecon.eval.protocols.file_templates import FileTemplate, TemplateLookup, place_behave
 from hoirecon.eval.protocols.matching import (
+    COVERAGE_MIN,
     SequenceMatch,
     enforce_coverage,
     files_result,
@@ -89,7 +90,7 @@ def _summary(table: FrameTable) -> dict[str, float]:
 
 
 def evaluate_object_files(pred: str | Path, ref: str | Path, samples: int = OBJECT_SAMPLES,
-                          seed: int = 0) -> ProtocolResult:
+                          seed: int = 0, min_coverage: float = COVERAGE_MIN) -> ProtocolResult:
     """Score a ``results.pkl`` against a ``ref.pkl`` with the RHOBIN object-track metrics.
 
     Args:
@@ -98,12 +99,12 @@ def evaluate_object_files(pred: str | Path, ref: str | Path, samples: int = OBJE
 
     Raises:
         EvalInputError: unreadable file, missing key, bad shape, unknown object.
-        CoverageError: the submission covers < 97.5% of the evaluated frames.
+        CoverageError: the submission covers < ``min_coverage`` (RHOBIN: 97.5%) of the evaluated frames.
     """
     ref_file = load_rhobin_file(ref, need_body=False, need_object=True)
     pred_file = load_rhobin_file(pred, need_body=False, need_object=True)
     matching = match_frames(ref_file, pred_file, use_visibility=True)
-    enforce_coverage(matching, pred_file)
+    enforce_coverage(matching, pred_file, min_coverage)
     templates = TemplateLookup(ref_file)
     table = matching_table(matching, _FRAME_KEYS)
     cache: dict[str, tuple[np.ndarray, float]] = {}

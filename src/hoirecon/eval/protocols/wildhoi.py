@@ -9,7 +9,8 @@ global orientation, see :mod:`~hoirecon.eval.protocols.fit_inputs`) and compared
 - translation error: ``|t_pred - t_gt|`` of the object translation, in cm.
 
 Summaries are frame-weighted means over the scored test images; per-category means are in
-``group_summary``. Images without a usable fit are counted and skipped.
+``group_summary``. Images without a usable fit are counted and skipped, and count against the
+coverage: below ``min_coverage`` (RHOBIN's 97.5% by default) the run fails.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from hoirecon.eval.protocols.fit_inputs import FitInputs, load_fit_inputs, mesh_batches
+from hoirecon.eval.protocols.matching import COVERAGE_MIN
 from hoirecon.eval.protocols.pose_errors import symmetric_rotation_errors, with_identity
 from hoirecon.eval.protocols.result import (
     FrameTable,
     MetricSpec,
     ProtocolResult,
+    check_coverage,
     group_means,
     mark_unsampled,
     mean_over_ok,
@@ -53,22 +56,35 @@ def empty_table(inputs: FitInputs, keys: list[str]) -> FrameTable:
     return FrameTable(groups, frames, status, {k: np.full(len(frames), np.nan) for k in keys})
 
 
+SKIP_RULE = "frames without a usable fit are left out of the means"
+
+
+def check_dataset_coverage(inputs: FitInputs, table: FrameTable, min_coverage: float) -> None:
+    """:class:`CoverageError` when too few test images have a usable fit (missing and invalid count)."""
+    check_coverage(str(inputs.fits), table, min_coverage, SKIP_RULE)
+
+
 def finish(protocol: str, inputs: FitInputs, table: FrameTable,
-           metrics: tuple[MetricSpec, ...], settings: dict) -> ProtocolResult:
-    """Summaries, counts and notes of a dataset protocol run."""
+           metrics: tuple[MetricSpec, ...], settings: dict, min_coverage: float = COVERAGE_MIN) -> ProtocolResult:
+    """Summaries, counts and notes of a dataset protocol run; checks the coverage once more
+    (frames whose meshes could not be sampled became invalid)."""
+    check_dataset_coverage(inputs, table, min_coverage)
     keys = [m.key for m in metrics]
     summary = {k: mean_over_ok(table.values[k], table.ok) for k in keys}
-    notes = list(inputs.bodies.notes)
+    notes = list(inputs.bodies.notes) + list(inputs.notes)
     skipped = len(table) - int(table.ok.sum())
     if skipped:
-        notes.append(f"{skipped} test image(s) without a usable fit were skipped")
+        notes.append(f"{skipped} test image(s) without a usable fit were skipped (coverage "
+                     f"{100 * (len(table) - skipped) / len(table):.1f}%; {SKIP_RULE})")
     return ProtocolResult(protocol, inputs.method, metrics, summary, table,
                           group_means(table, keys), table_counts(table, len(table)),
-                          {"data": str(inputs.data), "fits": str(inputs.fits), **settings}, notes)
+                          {"data": str(inputs.data), "fits": str(inputs.fits), **settings,
+                           "min_coverage": min_coverage, "provenance": inputs.provenance}, notes)
 
 
 def evaluate_wildhoi(data: str | Path, fits: str | Path, samples: int = PAPER_SAMPLES,
-                     seed: int = 0, body_model: str | Path | None = None) -> ProtocolResult:
+                     seed: int = 0, body_model: str | Path | None = None,
+                     min_coverage: float = COVERAGE_MIN, force: bool = False) -> ProtocolResult:
     """Score a fits folder against a dataset's test ground truth with the WildHOI protocol.
 
     Args:
@@ -76,12 +92,16 @@ def evaluate_wildhoi(data: str | Path, fits: str | Path, samples: int = PAPER_SA
         samples: surface points per mesh for the chamfer distances.
         seed: sampling seed; same inputs and seed give the same numbers.
         body_model: model file/folder overriding the dataset's ``body_model``.
+        min_coverage: smallest fraction of test images with a usable fit (RHOBIN's 97.5% by
+            default); below it :class:`CoverageError` is raised.
+        force: score fits that ``fit.json`` says were made on another dataset (recorded).
 
     Returns:
         A :class:`ProtocolResult` with :data:`WILDHOI_METRICS` in cm / cm / deg / cm.
     """
-    inputs = load_fit_inputs(data, fits, body_model)
+    inputs = load_fit_inputs(data, fits, body_model, force=force)
     table = empty_table(inputs, [m.key for m in WILDHOI_METRICS])
+    check_dataset_coverage(inputs, table, min_coverage)
     for chunk in mesh_batches(inputs):
         pairs, rows, batch = chunk.pairs, chunk.rows, chunk.meshes
         at = batch.frame_numbers
@@ -96,4 +116,4 @@ def evaluate_wildhoi(data: str | Path, fits: str | Path, samples: int = PAPER_SA
     mark_unsampled(table, "smpl_cd_cm")
     return finish("wildhoi", inputs, table, WILDHOI_METRICS,
                   {"samples": samples, "seed": seed, "units": "cm/cm/deg/cm",
-                   "frame": "human (pelvis at origin, zero orientation)", "procrustes": False})
+                   "frame": "human (pelvis at origin, zero orientation)", "procrustes": False}, min_coverage)

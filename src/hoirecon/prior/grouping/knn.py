@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,14 +129,18 @@ class Grouping:
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"path: no grouping file at {path}")
-        with np.load(path) as data:
-            missing = {"neighbours", "distances", "weights"} - set(data.files)
-            if missing:
-                raise ValueError(f"{path}: missing keys {sorted(missing)}")
-            stats = _parse_stats(str(data["stats"])) if "stats" in data.files else {}
-            return cls(torch.from_numpy(data["neighbours"]).long(),
-                       torch.from_numpy(data["distances"]).float(),
-                       torch.from_numpy(data["weights"]).float(), stats)
+        try:
+            with np.load(path) as data:
+                arrays = {name: data[name] for name in data.files}
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            raise ValueError(f"{path}: unreadable or truncated grouping file ({error})") from error
+        missing = {"neighbours", "distances", "weights"} - set(arrays)
+        if missing:
+            raise ValueError(f"{path}: missing keys {sorted(missing)}")
+        stats = _parse_stats(str(arrays["stats"])) if "stats" in arrays else {}
+        return cls(torch.from_numpy(arrays["neighbours"]).long(),
+                   torch.from_numpy(arrays["distances"]).float(),
+                   torch.from_numpy(arrays["weights"]).float(), stats)
 
 
 def _parse_stats(text: str) -> dict:
