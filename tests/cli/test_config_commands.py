@@ -13,7 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from hoirecon.cli import data_cmds, demo_cmd, fit_cmd, prior_cmds
+from hoirecon.cli import data_cmds, demo_cmd, detect_cmd, fit_cmd, prior_cmds, reconstruct_cmd
 from hoirecon.cli.app import app
 from hoirecon.cli.options import ConfigArgs, ConfigField, ConfigOptions, show_value
 from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
@@ -23,7 +23,9 @@ from hoirecon.prior import TrainConfig
 
 runner = CliRunner()
 COMMANDS = {"synth": data_cmds.SYNTH_OPTIONS, "group": prior_cmds.GROUP_OPTIONS, "train": prior_cmds.TRAIN_OPTIONS,
-            "fit": fit_cmd.FIT_OPTIONS, "fit-image": fit_cmd.IMAGE_OPTIONS, "demo": demo_cmd.DEMO_OPTIONS}
+            "fit": fit_cmd.FIT_OPTIONS, "reconstruct": reconstruct_cmd.IMAGE_OPTIONS,
+            "fit-image": reconstruct_cmd.IMAGE_OPTIONS, "detect": detect_cmd.DETECT_OPTIONS,
+            "demo": demo_cmd.DEMO_OPTIONS}
 
 
 def _plain(text: str) -> str:
@@ -129,7 +131,7 @@ def test_fit_overrides_the_chosen_preset(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
     def fake_fit_dataset(data, category, split, config, *args, **kwargs):  # noqa: ANN001, ANN202
         seen.append(config)
-        return SimpleNamespace(results=SimpleNamespace(image_ids=[]), skipped=[])
+        return SimpleNamespace(results=SimpleNamespace(image_ids=[]), skipped=[], provenance=[])
 
     monkeypatch.setattr(fit_cmd, "fit_dataset", fake_fit_dataset)
     result = runner.invoke(app, ["fit", "--data", str(tmp_path), "--category", "basketball", "--out", str(tmp_path),

@@ -11,16 +11,20 @@ from hoirecon import __version__
 from hoirecon.cli.common import console
 from hoirecon.cli.data_cmds import data_app, preview, synth
 from hoirecon.cli.demo_cmd import demo
+from hoirecon.cli.detect_cmd import detect
 from hoirecon.cli.eval_cmds import eval_app
-from hoirecon.cli.fit_cmd import export_rhobin, fit, fit_image
+from hoirecon.cli.fit_cmd import export_rhobin, fit
+from hoirecon.cli.guard import GuardedGroup
 from hoirecon.cli.occlusion_cmd import occlusion
 from hoirecon.cli.prior_cmds import group, train
+from hoirecon.cli.reconstruct_cmd import reconstruct
 
 app = typer.Typer(
     name="hoirecon",
     help="Reconstruct a person and the object they interact with, in 3D, from one image.",
     no_args_is_help=True,
     add_completion=False,
+    cls=GuardedGroup,  # the top-level handler: one line for an unexpected error, the trace with --debug
 )
 app.command()(synth)
 app.command()(preview)
@@ -28,7 +32,9 @@ app.command()(group)
 app.command()(train)
 app.command()(occlusion)
 app.command()(fit)
-app.command("fit-image")(fit_image)
+app.command()(detect)
+app.command()(reconstruct)
+app.command("fit-image", help="Another name of `reconstruct` (the photo may be given as --image).")(reconstruct)
 app.command("export-rhobin")(export_rhobin)
 app.command()(demo)
 app.add_typer(data_app, name="data")

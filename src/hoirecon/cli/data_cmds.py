@@ -7,11 +7,20 @@ from pathlib import Path
 
 import typer
 
-from hoirecon.cli.common import console, exit_with_error, parse_categories, progress_bar
-from hoirecon.cli.options import ConfigArgs, ConfigOptions
+from hoirecon.cli.common import (
+    INPUT_ERRORS,
+    check_output_folder,
+    console,
+    exit_with_error,
+    force_option,
+    parse_categories,
+    progress_bar,
+    writing,
+)
+from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions
 from hoirecon.data import check_dataset
 from hoirecon.data.evidence import evidence_summary
-from hoirecon.data.synthetic.generator import SynthConfig, generate
+from hoirecon.data.synthetic.generator import SynthConfig, check_existing, generate
 from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
 from hoirecon.objects import CATEGORIES
 from hoirecon.viz.preview import write_previews
@@ -23,27 +32,35 @@ SYNTH_OPTIONS = ConfigOptions(
     ("categories", "train", "test", "seed", "image_size", "observation", "body_model", "shape_std", "chunk", "workers",
      "camera.elevation", "camera.fov", "camera.roll_std", "camera.margin"),
     choices={"categories": CATEGORIES, "observation": OBSERVATION_PRESETS},
+    ranges={"train": AT_LEAST_0, "test": AT_LEAST_0, "seed": AT_LEAST_0, "image_size": Bound(16, 4096),
+            "shape_std": AT_LEAST_0, "chunk": AT_LEAST_1, "workers": Bound(1, 256), "camera.elevation": Bound(-90, 90),
+            "camera.fov": Bound(1, 179), "camera.roll_std": AT_LEAST_0, "camera.margin": POSITIVE},
 )
 
 
 @SYNTH_OPTIONS.command
 def synth(
     args: ConfigArgs[SynthConfig],
-    out: Path = typer.Option(..., "--out", help="Folder to write the dataset into (resumes if it exists)."),
+    out: Path = typer.Option(..., "--out", callback=check_output_folder,
+                             help="Folder to write the dataset into (resumes a run of the same settings)."),
+    force: bool = force_option("--out holds a dataset of other settings (it is regenerated in place)"),
 ) -> None:
     """Generate a synthetic in-the-wild HOI dataset with ground truth and simulated estimator outputs."""
     try:
         config = args.build()
-        with progress_bar() as bar:
+        if config.train + config.test == 0:
+            raise typer.BadParameter("both are 0: nothing to generate", param_hint="'--train' / '--test'")
+        check_existing(out, config, force)
+        with writing(out, folder=True), progress_bar() as bar:
             tasks = {c: bar.add_task(f"synth {c}", total=config.train + config.test) for c in config.categories}
-            generate(out, config, progress=lambda c, done, total: bar.update(tasks[c], completed=done))
-    except (ValueError, OSError) as err:
+            generate(out, config, progress=lambda c, done, total: bar.update(tasks[c], completed=done), force=force)
+    except INPUT_ERRORS as err:
         exit_with_error(err)
     console.print(f"wrote {out}")
 
 
 @data_app.command("check")
-def check(path: Path = typer.Argument(..., help="Dataset folder to validate.")) -> None:
+def check(path: Path = typer.Argument(..., help="Dataset folder to validate.", exists=True, file_okay=False)) -> None:
     """Validate a dataset folder; print every problem found and exit non-zero if there is any."""
     problems = check_dataset(path)
     for problem in problems:
@@ -57,15 +74,20 @@ def check(path: Path = typer.Argument(..., help="Dataset folder to validate.")) 
 
 
 def preview(
-    out: Path = typer.Option(Path("docs/images"), "--out", help="Folder for the PNG files."),
+    out: Path = typer.Option(Path("docs/images"), "--out", callback=check_output_folder, help="Folder for the PNG files."),
     category: str = typer.Option(None, help="One category (default: all with --all)."),
     all_categories: bool = typer.Option(False, "--all", help="Render every built-in category."),
-    seed: int = typer.Option(0, help="Seed of the sampled interaction."),
-    size: int = typer.Option(512, help="Image size in pixels."),
+    seed: int = typer.Option(0, min=0, help="Seed of the sampled interaction."),
+    size: int = typer.Option(512, min=16, max=4096, help="Image size in pixels."),
 ) -> None:
     """Render the embedded body interacting with built-in objects to PNG files."""
     if not all_categories and category is None:
         raise typer.BadParameter("give --category NAME or --all")
     names = tuple(CATEGORIES) if all_categories else parse_categories(category)
-    for path in write_previews(out, names, seed=seed, size=size):
+    try:
+        with writing(out, folder=True):
+            paths = write_previews(out, names, seed=seed, size=size)
+    except INPUT_ERRORS as err:
+        exit_with_error(err)
+    for path in paths:
         console.print(f"wrote {path}")

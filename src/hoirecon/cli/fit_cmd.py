@@ -1,7 +1,8 @@
-"""CLI: ``hoirecon fit`` (a dataset split), ``hoirecon fit-image`` (one image) and ``hoirecon export-rhobin``.
+"""CLI: ``hoirecon fit`` (a dataset split) and ``hoirecon export-rhobin``.
 
-Both fitting commands start from a named preset of ``fitting.optimize.PRESETS``; every option
-under FitConfig and LossWeights replaces that field of the preset.
+``fit`` starts from a named preset of ``fitting.optimize.PRESETS``; every option under FitConfig
+and LossWeights replaces that field of the preset. One image is fitted by ``hoirecon reconstruct``
+(``cli/reconstruct_cmd.py``; ``fit-image`` is its other name).
 """
 
 from __future__ import annotations
@@ -11,41 +12,41 @@ from dataclasses import fields
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from hoirecon.body import load_body_model
-from hoirecon.cli.common import console, exit_with_error, progress_bar
-from hoirecon.cli.options import ConfigArgs, ConfigOptions, choice_option
+from hoirecon.cli.common import (
+    INPUT_ERRORS,
+    check_output_file,
+    check_output_folder,
+    console,
+    exit_with_error,
+    force_option,
+    input_file,
+    input_folder,
+    min_coverage_option,
+    progress_bar,
+    writing,
+)
+from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, ConfigArgs, ConfigOptions, choice_option
 from hoirecon.fitting.backends import BACKENDS, split_runner
-from hoirecon.fitting.export import export_rhobin as export
+from hoirecon.fitting.export import export_submission as export
 from hoirecon.fitting.optimize import PRESETS, FitConfig, LossWeights, get_preset
-from hoirecon.fitting.phosa import attach_phosa
-from hoirecon.fitting.pipeline import NO_PRIOR_FALLBACK, FitContext, fingerprint, fit_dataset, fit_split, without_prior
+from hoirecon.fitting.pipeline import NO_PRIOR_FALLBACK, fit_dataset
 from hoirecon.fitting.ray_backend import BackendUnavailableError
-from hoirecon.fitting.single import ImageInputs, image_sample
-from hoirecon.objects import get_category_template
-from hoirecon.prior.fitting_prior import load_fitting_prior
 
 DEFAULT_PRESET = FitConfig().name
+FIT_RANGES = {"object_steps": AT_LEAST_0, "joint_steps": AT_LEAST_0, "lr": POSITIVE, "batch_size": AT_LEAST_1,
+              "virtual_cameras": AT_LEAST_1, "contact_points": AT_LEAST_1,
+              **{f"weights.{f.name}": AT_LEAST_0 for f in fields(LossWeights)}}
+"""The range of every FitConfig and LossWeights option (``reconstruct`` uses them too)."""
 FIT_OPTIONS = ConfigOptions(
     get_preset(DEFAULT_PRESET),
     ("object_steps", "joint_steps", "lr", "batch_size", "virtual_cameras", "contact_points",
      *(f"weights.{f.name}" for f in fields(LossWeights))),
-    prefixes={"weights": "weight"}, variants=PRESETS, variants_title="--preset",
-)
-
-IMAGE_PRESETS = {name: config for name, config in PRESETS.items() if config.weights.contact == 0}
-"""The presets ``fit-image`` takes: the contact term needs silhouettes and occlusion maps."""
-IMAGE_DEFAULT_PRESET = max(IMAGE_PRESETS, key=lambda name: IMAGE_PRESETS[name].weights.prior)  # the strongest prior
-IMAGE_OPTIONS = ConfigOptions(
-    get_preset(IMAGE_DEFAULT_PRESET),
-    ("object_steps", "joint_steps", "lr", "virtual_cameras",
-     *(f"weights.{f.name}" for f in fields(LossWeights) if f.name != "contact")),
-    prefixes={"weights": "weight"}, variants=IMAGE_PRESETS, variants_title="--preset",
+    prefixes={"weights": "weight"}, variants=PRESETS, variants_title="--preset", ranges=FIT_RANGES,
 )
 
 
-def _fallbacks(presets: Collection[str]) -> str:
+def prior_fallbacks(presets: Collection[str]) -> str:
     """What each of ``presets`` that needs a prior becomes without one."""
     return ", ".join(f"{name} falls back to {fallback}" for name, fallback in NO_PRIOR_FALLBACK.items()
                      if name in presets)
@@ -54,78 +55,62 @@ def _fallbacks(presets: Collection[str]) -> str:
 @FIT_OPTIONS.command
 def fit(
     args: ConfigArgs[FitConfig],
-    data: Path = typer.Option(..., "--data", help="Dataset folder."),
+    data: Path = input_folder("Dataset folder.", "--data"),
     category: str = typer.Option(..., "--category", help="Category to fit."),
-    out: Path = typer.Option(..., "--out", help="Output folder (fits/<category>.npz, fit.json); resumes."),
+    out: Path = typer.Option(..., "--out", callback=check_output_folder,
+                             help="Output folder (fits/<category>.npz, fit.json); resumes."),
     split: str = typer.Option("test", help="Split to fit."),
     preset: str = choice_option(DEFAULT_PRESET, PRESETS, "Named loss weights and schedule; the FitConfig and "
                                 "LossWeights options below replace its values.", "--preset"),
-    prior: Path = typer.Option(None, help=f"Trained prior file; without it {_fallbacks(PRESETS)} (with a warning)."),
-    occlusion: Path = typer.Option(None, help="Mean occlusion maps (default: computed from the train split)."),
-    limit: int = typer.Option(None, help="Fit only the first N images."),
+    prior: Path = input_file(f"Trained prior file; without it {prior_fallbacks(PRESETS)} (with a warning).",
+                             "--prior", required=False),
+    occlusion: Path = input_file("Mean occlusion maps (default: computed from the train split).", "--occlusion",
+                                 required=False),
+    limit: int = typer.Option(None, min=1, help="Fit only the first N images."),
     backend: str = choice_option("local", BACKENDS, "Where batches are fitted: this process, or one Ray task "
                                  "per batch (same results).", "--backend"),
     address: str = typer.Option(None, help="Ray cluster address (--backend ray); default: start a local Ray."),
-    workers: int = typer.Option(None, help="CPUs of the local Ray instance (--backend ray; default: all)."),
+    workers: int = typer.Option(None, min=1, help="CPUs of the local Ray instance (--backend ray; default: all)."),
+    force: bool = force_option("--out holds fits of another dataset or configuration, or --prior was trained for "
+                               "another category"),
 ) -> None:
     """Fit SMPL body + object template to every image of a split, with the chosen preset."""
     try:
         config = args.build(get_preset(preset))
         runner = split_runner(backend, address, workers)
-        with progress_bar() as bar:
+        with writing(out, folder=True), progress_bar() as bar:
             task = bar.add_task(f"fit {category} ({preset}, {backend})", total=None)
             run = fit_dataset(data, category, split, config, out, prior, occlusion,
                               progress=lambda done, total: bar.update(task, completed=done, total=total), limit=limit,
-                              runner=runner)
-    except (ValueError, FileNotFoundError, BackendUnavailableError) as err:
+                              runner=runner, force=force)
+    except (*INPUT_ERRORS, BackendUnavailableError) as err:
         exit_with_error(err)
-    console.print(f"fitted {len(run.results.image_ids)} images, skipped {len(run.skipped)}; wrote {out}")
+    for note in run.provenance:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for image_id, reason in run.skipped:
+        console.print(f"skipped {image_id}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"fitted {len(run.results.image_ids)} images, skipped {len(run.skipped)}; wrote {out}",
+                  markup=False, highlight=False)
 
 
 def export_rhobin(
-    fits: Path = typer.Option(..., "--fits", help="Fit output folder (fits/<category>.npz)."),
-    out: Path = typer.Option(Path("results.pkl"), "--out", help="RHOBIN results.pkl to write."),
+    fits: Path = input_folder("Fit output folder (fits/<category>.npz).", "--fits"),
+    out: Path = typer.Option(Path("results.pkl"), "--out", callback=check_output_file,
+                             help="RHOBIN results.pkl to write (and <out>.provenance.json beside it)."),
     gender: str = typer.Option("neutral", help="Gender recorded for every sequence."),
+    min_coverage: float = min_coverage_option("images of each fitted split"),
+    force: bool = force_option("the categories were fitted on different datasets, some rows are not finite, or a "
+                               "sequence is partial (unusable rows are left out)"),
 ) -> None:
     """Export fits to the RHOBIN 2023 submission layout (one sequence per category)."""
     try:
-        path = export(fits, out, gender)
-    except ValueError as err:
+        with writing(out, folder=False):
+            report = export(fits, out, gender, min_coverage=min_coverage, force=force)
+    except INPUT_ERRORS as err:
         exit_with_error(err)
-    console.print(f"wrote {path}", markup=False)
-
-
-@IMAGE_OPTIONS.command
-def fit_image(
-    args: ConfigArgs[FitConfig],
-    image: Path = typer.Option(..., "--image", help="The image."),
-    keypoints: Path = typer.Option(..., "--keypoints", help="COCO-17 body keypoints JSON (mmpose / ViTPose)."),
-    category: str = typer.Option(..., "--category", help="Object category (built-in template)."),
-    out: Path = typer.Option(..., "--out", help="Output folder (fits/<category>.npz, fit.json)."),
-    object_keypoints: Path = typer.Option(None, help=escape('JSON {"keypoints": [[u, v, conf], ...]} in template order.')),
-    correspondences: Path = typer.Option(None, help='JSON {"points": [...], "pixels": [...], "weights": [...]}.'),
-    body_estimate: Path = typer.Option(None, help="SMPL parameters (.npz/.pkl) from an HMR-style estimator."),
-    focal: float = typer.Option(None, help="Focal length in pixels (default: the larger image side)."),
-    preset: str = choice_option(IMAGE_DEFAULT_PRESET, IMAGE_PRESETS, "Named loss weights and schedule, among those "
-                                "without a contact term (it needs silhouettes and occlusion maps: fit a dataset "
-                                "folder with `hoirecon fit` for it).", "--preset"),
-    prior: Path = typer.Option(None, help=f"Trained prior file of the category; without it {_fallbacks(IMAGE_PRESETS)} (with a warning)."),
-) -> None:
-    """Fit body + object to ONE image given explicit files (no dataset folder needed)."""
-    try:
-        config = args.build(get_preset(preset, batch_size=1))
-        body, template = load_body_model(), get_category_template(category)
-        config = without_prior(config, category) if config.weights.prior > 0 and prior is None else config
-        fitting_prior = load_fitting_prior(prior) if config.weights.prior > 0 else None
-        sample = image_sample(ImageInputs(image, keypoints, object_keypoints, correspondences, body_estimate,
-                                          focal=focal), category, template, body)
-        ctx = attach_phosa(FitContext(category, template, body, config, fitting_prior))
-        key = fingerprint(ctx, {"inputs": [str(p) for p in (image, keypoints, object_keypoints, correspondences,
-                                                            body_estimate, prior)], "focal": focal})
-        run = fit_split(ctx, [sample], out, key)
-    except (ValueError, FileNotFoundError) as err:
-        exit_with_error(err)
-    if run.skipped:
-        console.print(f"not fitted: {run.skipped[0][1]}", markup=False)
-        raise typer.Exit(code=1)
-    console.print(f"wrote {out / 'fits' / (category + '.npz')}", markup=False)
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for category, cover in report.coverage.items():
+        share = "unknown" if cover["coverage"] is None else f"{100 * cover['coverage']:.1f}%"
+        console.print(f"{category}: {cover['frames']} frames (coverage {share})", markup=False, highlight=False)
+    console.print(f"wrote {report.path} and {report.provenance_path.name}", markup=False)

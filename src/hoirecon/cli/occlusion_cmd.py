@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from hoirecon.body import load_body_model
-from hoirecon.cli.common import console, exit_with_error, progress_bar
+from hoirecon.cli.common import INPUT_ERRORS, check_output_file, console, exit_with_error, input_folder, progress_bar, writing
 from hoirecon.data.dataset import load_dataset
 from hoirecon.fitting.occlusion import compute_occlusion_maps, contacts
 from hoirecon.io.occlusion_files import DEFAULT_DILATION, DEFAULT_ETA, save_occlusion_maps
@@ -32,9 +32,10 @@ def _summary(maps) -> str:  # noqa: ANN001 - an OcclusionMaps
 
 
 def occlusion(
-    data: Path = typer.Option(..., "--data", help="Dataset folder in the hoirecon format."),
+    data: Path = input_folder("Dataset folder in the hoirecon format.", "--data"),
     category: str = typer.Option(..., "--category", help="Category whose images are averaged."),
-    out: Path = typer.Option(..., "--out", help="Output .npz of the mean maps (written atomically)."),
+    out: Path = typer.Option(..., "--out", callback=check_output_file,
+                             help="Output .npz of the mean maps (written atomically)."),
     split: str = typer.Option("train", "--split", help="Split whose images are averaged."),
     eta: float = typer.Option(DEFAULT_ETA, "--eta", min=0.0, max=1.0,
                               help="Contact threshold on c * mean(c), stored with the maps."),
@@ -48,18 +49,22 @@ def occlusion(
         dataset = load_dataset(data)
         total = len(dataset.indices(category, split))
         model = load_body_model(body_model)
-    except (ValueError, KeyError, OSError) as error:
+    except INPUT_ERRORS as error:
         exit_with_error(error)
     if total == 0:
         exit_with_error(f"{data}: category {category!r} has no {split!r} images")
-    with progress_bar() as bar:
-        task = bar.add_task(f"occlusion {category}", total=total)
-        maps = compute_occlusion_maps(dataset, category, split, model, eta=eta, dilation=dilation,
-                                      progress=lambda done, _: bar.update(task, completed=done))
-    for item in maps.skipped:
-        console.print(f"skipped {item.image_id}: {escape(item.reason)}", highlight=False, soft_wrap=True)
-    console.print(_summary(maps), highlight=False, soft_wrap=True)
-    if maps.num_images == 0:
-        exit_with_error(f"{data}: no usable {split!r} image of {category!r}; nothing written")
-    save_occlusion_maps(out, maps)
+    try:
+        with writing(out, folder=False):
+            with progress_bar() as bar:
+                task = bar.add_task(f"occlusion {category}", total=total)
+                maps = compute_occlusion_maps(dataset, category, split, model, eta=eta, dilation=dilation,
+                                              progress=lambda done, _: bar.update(task, completed=done))
+            for item in maps.skipped:
+                console.print(f"skipped {item.image_id}: {escape(item.reason)}", highlight=False, soft_wrap=True)
+            console.print(_summary(maps), highlight=False, soft_wrap=True)
+            if maps.num_images == 0:
+                exit_with_error(f"{data}: no usable {split!r} image of {category!r}; nothing written")
+            save_occlusion_maps(out, maps)
+    except INPUT_ERRORS as error:
+        exit_with_error(error)
     console.print(f"wrote {out}", highlight=False)

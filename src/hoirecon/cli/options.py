@@ -81,6 +81,44 @@ def choice_option(default: str, choices: Collection[str], help: str, *flags: str
 
 
 @dataclass(frozen=True)
+class Bound:
+    """The range of a numeric option (of each value, for tuples)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    """``low`` itself is excluded (a learning rate > 0)."""
+    high_open: bool = False
+    """``high`` itself is excluded (a fraction < 1)."""
+
+    @property
+    def closed(self) -> bool:
+        """Both ends included, as typer's ``min=``/``max=`` check them."""
+        return not self.low_open and not self.high_open
+
+    def text(self) -> str:
+        """``x>=1``, ``x>0``, ``0<=x<1``: how ``--help`` shows the range (as typer does)."""
+        low = "" if self.low is None else f"{show_value(self.low)}{'<' if self.low_open else '<='}"
+        high = "" if self.high is None else f"{'<' if self.high_open else '<='}{show_value(self.high)}"
+        if self.low is not None and self.high is None:
+            return f"x{'>' if self.low_open else '>='}{show_value(self.low)}"
+        return f"{low}x{high}"
+
+    def check(self, value: float) -> None:
+        """``typer.BadParameter`` naming the range unless ``value`` is inside it."""
+        too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
+        too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
+        if too_low or too_high or value != value:  # NaN is in no range
+            raise typer.BadParameter(f"{value!r} is not in the range {self.text()}")
+
+
+AT_LEAST_0 = Bound(0)
+AT_LEAST_1 = Bound(1)
+POSITIVE = Bound(0, low_open=True)
+FRACTION = Bound(0, 1)
+
+
+@dataclass(frozen=True)
 class ConfigField:
     """One field of a config, possibly nested, as a command-line option."""
 
@@ -102,6 +140,8 @@ class ConfigField:
     """For tuple fields, written comma-separated: the number of values (0: any number)."""
     choices: Collection[str] | None = None
     """The allowed values (a registry, read when parsing)."""
+    bound: Bound | None = None
+    """The range of each numeric value."""
 
     @property
     def param(self) -> str:
@@ -128,7 +168,21 @@ class ConfigField:
             raise typer.BadParameter(f"{text!r} is not a valid {self.kind.__name__}") from None
         if self.choices is not None:
             check_choice(value, self.choices)
+        if self.bound is not None:
+            self.bound.check(value)
         return value
+
+    def check(self, value: Any) -> Any:
+        """A typed value checked against the range (the callback of options typer parses itself)."""
+        if value is not None and self.bound is not None and not isinstance(value, str):
+            self.bound.check(value)
+        return value
+
+    @property
+    def typer_range(self) -> bool:
+        """Whether typer's own ``min=``/``max=`` check the range (a plain number, closed range)."""
+        return (self.bound is not None and self.bound.closed and self.length is None and not self.optional
+                and self.choices is None and self.kind in (int, float))
 
 
 class ConfigOptions(Generic[C]):
@@ -136,7 +190,8 @@ class ConfigOptions(Generic[C]):
 
     def __init__(self, base: C, paths: Sequence[str], *, prefixes: Mapping[str, str] | None = None,
                  choices: Mapping[str, Collection[str]] | None = None, notes: Mapping[str, str] | None = None,
-                 variants: Mapping[str, C] | None = None, variants_title: str = "") -> None:
+                 variants: Mapping[str, C] | None = None, variants_title: str = "",
+                 ranges: Mapping[str, Bound] | None = None) -> None:
         """Options for the fields ``paths`` of ``base``, which gives their defaults.
 
         A path names a field of a nested config with dots (``flow.depth``). ``prefixes`` sets the
@@ -145,20 +200,26 @@ class ConfigOptions(Generic[C]):
         registry; ``notes`` adds a sentence to a field's help. ``variants`` are other configs a
         command may build on, by label (such as named presets): the help of a field whose value
         differs between them lists every variant's value, after ``variants_title`` (e.g. ``--preset``).
+        ``ranges`` gives the range of a numeric field, checked when parsing and shown in ``--help``
+        (the commands give every numeric field one; ``tests/cli`` checks it).
         """
         self.base = base
         prefixes, choices, notes = dict(prefixes or {}), dict(choices or {}), dict(notes or {})
-        self.fields = tuple(_resolve(base, path, prefixes, choices.get(path)) for path in paths)
+        ranges = dict(ranges or {})
+        self.fields = tuple(replace(_resolve(base, path, prefixes, choices.get(path)), bound=ranges.get(path))
+                            for path in paths)
         self.notes = notes
         self.variants = dict(variants or {})
         self.variants_title = variants_title
-        _check_names(self.fields, paths, prefixes, choices, notes)
+        _check_names(self.fields, paths, prefixes, choices, notes, ranges)
 
     def help(self, field: ConfigField) -> str:
         """The option's help: docstring, note, allowed values of a tuple, variants' values (markup escaped)."""
         text = " ".join(t for t in (field.doc, self.notes.get(field.path, "")) if t)
         if field.length is not None and field.choices is not None:
             text += f" Comma-separated, from: {', '.join(field.choices)}."
+        if field.bound is not None and not field.typer_range:
+            text += f" [{'each ' if field.length is not None else ''}{field.bound.text()}]"
         values = {label: _get(config, field.path) for label, config in self.variants.items()}
         if any(v != field.default for v in values.values()):
             listed = ", ".join(f"{label}: {show_value(v)}" for label, v in values.items())
@@ -177,6 +238,10 @@ class ConfigOptions(Generic[C]):
         # the callback turns them into values; None and registry values need a parser.
         converter = {"callback": f.parse} if f.length is not None else (
             {"parser": f.parse} if f.optional or f.choices is not None else {})
+        if f.typer_range:
+            converter = {"min": f.bound.low, "max": f.bound.high}
+        elif f.bound is not None and not converter:
+            converter = {"callback": f.check}
         return typer.Option(default, *flags, help=self.help(f), show_default=f.default is not None,
                             metavar=_metavar(f), rich_help_panel=f.owner.__name__, **converter)
 

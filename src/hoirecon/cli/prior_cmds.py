@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
 
 import typer
 
-from hoirecon.cli.common import console, exit_with_error, progress_bar
-from hoirecon.cli.options import ConfigArgs, ConfigOptions
+from hoirecon.cli.common import (
+    INPUT_ERRORS,
+    check_output_file,
+    console,
+    exit_with_error,
+    input_folder,
+    progress_bar,
+    writing,
+)
+from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions
 from hoirecon.prior import ENCODERS, GroupingConfig, TrainConfig
 from hoirecon.prior.category import group_category, train_category
 from hoirecon.prior.distributed import shutdown
@@ -23,6 +32,9 @@ GROUP_OPTIONS = ConfigOptions(
     ("k", "method", "max_distance", "exact_max", "duplicate_distance", "min_frame_gap", "weight_lambda",
      "weight_power", "score", "iterations", "seed"),
     choices={"method": METHODS, "score": SCORES},
+    ranges={"k": AT_LEAST_1, "max_distance": POSITIVE, "exact_max": AT_LEAST_1, "duplicate_distance": AT_LEAST_0,
+            "min_frame_gap": AT_LEAST_0, "weight_lambda": POSITIVE, "weight_power": POSITIVE, "iterations": AT_LEAST_1,
+            "seed": AT_LEAST_0},
 )
 TRAIN_OPTIONS = ConfigOptions(
     TrainConfig(),
@@ -34,23 +46,29 @@ TRAIN_OPTIONS = ConfigOptions(
              "encoder.name": ENCODERS, "grouping.method": METHODS},
     notes={"encoder.name": "Image encoders need extras: efficientnet-lite0 the 'images' extra, resnet50 "
                            "torchvision and $HOIRECON_RESNET50_WEIGHTS (a local state dict)."},
+    ranges={"epochs": AT_LEAST_1, "batch_size": AT_LEAST_1, "lr": POSITIVE, "grad_clip": POSITIVE,
+            "neighbours_per_step": AT_LEAST_0, "val_fraction": Bound(0, 1, high_open=True), "patience": AT_LEAST_1,
+            "seed": AT_LEAST_0, "flow.depth": AT_LEAST_1, "flow.width": AT_LEAST_1, "flow.hidden_layers": AT_LEAST_1,
+            "encoder.features": AT_LEAST_1, "encoder.width": AT_LEAST_1, "encoder.hidden_layers": AT_LEAST_0,
+            "grouping.k": AT_LEAST_1, "grouping.max_distance": POSITIVE},
 )
 
 
 @GROUP_OPTIONS.command
 def group(
     args: ConfigArgs[GroupingConfig],
-    data: Path = typer.Option(..., "--data", help="Dataset folder."),
+    data: Path = input_folder("Dataset folder.", "--data"),
     category: str = typer.Option(..., "--category", help="Category to group."),
-    out: Path = typer.Option(None, "--out", help="Save the grouping (.npz)."),
+    out: Path = typer.Option(None, "--out", callback=check_output_file, help="Save the grouping (.npz)."),
     chunk_size: int | None = typer.Option(
         None, "--chunk-size", min=1,
         help="Exact search out of core, this many images per block (same result; resumes from <out>.work/)."),
 ) -> None:
     """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12)."""
     try:
-        grouping, quality = group_category(data, category, args.build(), out, chunk_size=chunk_size)
-    except ValueError as err:
+        with writing(out, folder=False) if out is not None else contextlib.nullcontext():
+            grouping, quality = group_category(data, category, args.build(), out, chunk_size=chunk_size)
+    except INPUT_ERRORS as err:
         exit_with_error(err)
     console.print(f"{len(grouping)} images, {int(grouping.valid.sum())} neighbour links "
                   f"({grouping.stats.get('method', '?')})", markup=False)
@@ -63,9 +81,10 @@ def group(
 @TRAIN_OPTIONS.command
 def train(
     args: ConfigArgs[TrainConfig],
-    data: Path = typer.Option(..., "--data", help="Dataset folder."),
+    data: Path = input_folder("Dataset folder.", "--data"),
     category: str = typer.Option(..., "--category", help="Category to train."),
-    out: Path = typer.Option(..., "--out", help="Prior file to write (checkpoints in <out>.work/)."),
+    out: Path = typer.Option(..., "--out", callback=check_output_file,
+                             help="Prior file to write (checkpoints in <out>.work/)."),
     compare_unconditional: bool = typer.Option(True, help="Also train an unconditional flow and compare best-of-16."),
     distributed: bool = typer.Option(False, "--distributed",
                                      help="Data-parallel training over the processes started by torchrun "
@@ -77,12 +96,13 @@ def train(
     try:
         config = args.build()
         compare_unconditional = compare_unconditional and config.encoder.name != "none"
-        with progress_bar(show=not distributed or _is_main()) as bar:
+        lock = writing(out, folder=False) if not distributed or _is_main() else contextlib.nullcontext()
+        with lock, progress_bar(show=not distributed or _is_main()) as bar:
             task = bar.add_task(f"train {category}", total=None)
             summary = train_category(data, category, out, config,
                                      lambda p: bar.update(task, completed=p.step, total=p.total_steps),
                                      compare_unconditional=compare_unconditional, distributed=distributed)
-    except (ValueError, FileNotFoundError) as err:
+    except INPUT_ERRORS as err:
         exit_with_error(err)
     finally:
         if distributed:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from hoirecon.body import BodyModel
 from hoirecon.data.sample import Sample
+from hoirecon.geometry import RigidTransform
 from hoirecon.objects import ObjectTemplate
 from hoirecon.render import Camera, SceneMesh, look_at_camera, render_scene
 
@@ -47,9 +48,10 @@ def reconstruction(body: BodyModel, template: ObjectTemplate, betas: np.ndarray,
     return Reconstruction(verts, obj, orient, posed.joints[0, 0].double().numpy())
 
 
-def _meshes(rec: Reconstruction, faces: np.ndarray, template: ObjectTemplate, to_cam) -> list[SceneMesh]:
-    return [SceneMesh(to_cam(rec.body_vertices), faces, BODY_COLOR, "human"),
-            SceneMesh(to_cam(rec.object_vertices), np.asarray(template.faces), OBJECT_COLOR, "object")]
+def _meshes(rec: Reconstruction, faces: np.ndarray, template: ObjectTemplate) -> list[SceneMesh]:
+    """The body and object meshes in the human frame."""
+    return [SceneMesh(rec.body_vertices, faces, BODY_COLOR, "human"),
+            SceneMesh(rec.object_vertices, np.asarray(template.faces), OBJECT_COLOR, "object")]
 
 
 def overlay_view(sample: Sample, rec: Reconstruction, faces: np.ndarray, template: ObjectTemplate,
@@ -57,9 +59,9 @@ def overlay_view(sample: Sample, rec: Reconstruction, faces: np.ndarray, templat
     """The reconstruction rendered with the image's own camera and blended over the image (H, W, 3)."""
     width, height = sample.image_size
     image = np.asarray(Image.open(sample.image_path).convert("RGB")) if sample.image_path else None
-    camera = Camera(sample.intrinsics, width, height)
-    to_cam = lambda p: p @ rec.orient.T + rec.pelvis  # noqa: E731
-    result = render_scene(_meshes(rec, faces, template, to_cam), camera, background=image)
+    human_to_camera = RigidTransform(rotation=rec.orient, translation=rec.pelvis)
+    camera = Camera(sample.intrinsics, width, height, human_to_camera)
+    result = render_scene(_meshes(rec, faces, template), camera, background=image)
     if image is None:
         return result.rgb
     hit = (result.instance > 0)[..., None]
@@ -68,18 +70,20 @@ def overlay_view(sample: Sample, rec: Reconstruction, faces: np.ndarray, templat
 
 def orbit_view(rec: Reconstruction, faces: np.ndarray, template: ObjectTemplate, view: str, size: int = 256,
                center: np.ndarray | None = None, radius: float | None = None) -> np.ndarray:
-    """A 'side' (from the body's left) or 'top' view in the human frame (size, size, 3)."""
+    """A 'front', 'side' (from the body's left) or 'top' view in the human frame (size, size, 3)."""
     both = np.concatenate([rec.body_vertices, rec.object_vertices])
     center = 0.5 * (both.min(0) + both.max(0)) if center is None else center
     radius = float(np.linalg.norm(both - center, axis=1).max()) if radius is None else radius
     focal = 0.5 * size / np.tan(np.deg2rad(20))
     dist = 1.1 * radius / np.sin(np.deg2rad(20))
-    if view == "side":
+    if view == "front":
+        eye, up = center + np.array([0, 0, dist]), np.array([0.0, 1.0, 0.0])
+    elif view == "side":
         eye, up = center + np.array([dist, 0, 0]), np.array([0.0, 1.0, 0.0])
     elif view == "top":
         eye, up = center + np.array([0, dist, 0]), np.array([0.0, 0.0, -1.0])
     else:
-        raise ValueError(f"view: expected 'side' or 'top', got {view!r}")
+        raise ValueError(f"view: expected 'front', 'side' or 'top', got {view!r}")
     camera = look_at_camera(eye, center, up, focal, size, size)
     background = np.broadcast_to(np.array(BACKDROP, np.uint8), (size, size, 3)).copy()
-    return render_scene(_meshes(rec, faces, template, lambda p: p), camera, background=background).rgb
+    return render_scene(_meshes(rec, faces, template), camera, background=background).rgb

@@ -1,0 +1,121 @@
+"""Object pose from its mask alone: success rate, errors and time per category.
+
+For each category, ``--poses`` random poses (uniform random rotation, origin 2-4 m in front of a
+256 x 256 camera with f = 300, projected inside the central 96 x 96 pixels, the whole object
+inside the image) are rendered to a mask with the ray caster; :func:`search_object_pose` then
+sees only the mask, the template and the intrinsics. Reported per category and per family:
+
+- success: rotation error < 15 deg (geodesic, minimised over the template's symmetries) AND
+  silhouette IoU > 0.8 (target: >= 80%);
+- iou>0.8: the IoU condition alone (the only one a sphere's rotation can meet);
+- median rotation error (deg), median IoU, median relative depth error;
+- wall and CPU seconds per image (target: <= 5 s wall on 2 cores).
+
+Usage: ``python bench/bench_mask_search.py [--categories a,b] [--poses 20] [--seed 0]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from hoirecon.fitting.mask_search import search_object_pose
+from hoirecon.fitting.mask_search_rotations import symmetric_angle
+from hoirecon.objects import CATEGORIES, ObjectTemplate, get_category_template
+from hoirecon.render import Camera, SceneMesh, render_scene
+
+SIZE = 256
+FOCAL = 300.0
+K = np.array([[FOCAL, 0.0, (SIZE - 1) / 2], [0.0, FOCAL, (SIZE - 1) / 2], [0.0, 0.0, 1.0]])
+FAMILIES = {
+    "sports": ("barbell", "baseball_bat", "basketball", "tennis_racket", "yoga_ball"),
+    "wheeled": ("bicycle", "skateboard"),
+    "instruments": ("cello", "violin"),
+}
+MAX_ROTATION_DEG = 15.0
+MIN_IOU = 0.8
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One search on one synthetic pose."""
+
+    rotation_deg: float
+    iou: float
+    depth_error: float
+    wall_s: float
+    cpu_s: float
+
+    @property
+    def success(self) -> bool:
+        return self.rotation_deg < MAX_ROTATION_DEG and self.iou > MIN_IOU
+
+
+def synthetic_pose(template: ObjectTemplate, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random pose (rotation (3, 3), translation (3,)) whose mask (H, W) lies wholly inside the image."""
+    camera = Camera(K, SIZE, SIZE)
+    while True:
+        rotation = Rotation.random(random_state=int(rng.integers(2**31))).as_matrix()
+        depth = rng.uniform(2.0, 4.0)
+        pixel = rng.uniform(80.0, 176.0, size=2)
+        translation = np.append((pixel - K[:2, 2]) * depth / FOCAL, depth)
+        vertices = template.transformed(rotation, translation)
+        mask = render_scene([SceneMesh(vertices, template.faces)], camera, shading=False).instance > 0
+        border = mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()
+        if mask.sum() >= 20 and not border:
+            return rotation, translation, mask
+
+
+def run_trial(template: ObjectTemplate, rng: np.random.Generator) -> Trial:
+    """Search the pose of one synthetic mask and measure the result."""
+    rotation, translation, mask = synthetic_pose(template, rng)
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = search_object_pose(mask, template, K)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    error = symmetric_angle(result.rotation[None], rotation[None], template.symmetry_rotations)[0, 0]
+    depth_error = abs(result.translation[2] - translation[2]) / translation[2]
+    return Trial(float(np.degrees(error)), result.iou, float(depth_error), wall, cpu)
+
+
+def row(name: str, trials: list[Trial]) -> str:
+    """One table row summarising ``trials``."""
+    rate = np.mean([t.success for t in trials])
+    iou_rate = np.mean([t.iou > MIN_IOU for t in trials])
+    med = statistics.median
+    return (f"| {name:<16} | {len(trials):>3} | {100 * rate:>6.0f}% | {100 * iou_rate:>7.0f}% | "
+            f"{med(t.rotation_deg for t in trials):>8.1f} | {med(t.iou for t in trials):>6.3f} | "
+            f"{100 * med(t.depth_error for t in trials):>6.1f}% | {statistics.mean(t.wall_s for t in trials):>6.2f} | "
+            f"{statistics.mean(t.cpu_s for t in trials):>5.2f} |")
+
+
+def main() -> None:
+    """Run the benchmark and print one table row per category and per family."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--categories", default=",".join(CATEGORIES))
+    parser.add_argument("--poses", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    categories = [c for c in args.categories.split(",") if c]
+    print(f"mask search: {args.poses} poses per category, {SIZE}x{SIZE}, f={FOCAL:g}, 2-4 m, seed {args.seed}")
+    print("| category         |   n | success | iou>0.8 | med rot° | medIoU | med dz | wall s | cpu s |")
+    print("|------------------|-----|---------|---------|----------|--------|--------|--------|-------|")
+    results: dict[str, list[Trial]] = {}
+    for category in categories:
+        template = get_category_template(category)
+        rng = np.random.default_rng([args.seed, CATEGORIES.index(category)])
+        results[category] = [run_trial(template, rng) for _ in range(args.poses)]
+        print(row(category, results[category]), flush=True)
+    for family, members in FAMILIES.items():
+        trials = [t for c in members if c in results for t in results[c]]
+        if trials:
+            print(row(f"[{family}]", trials))
+    print(row("[all]", [t for trials in results.values() for t in trials]))
+
+
+if __name__ == "__main__":
+    main()
