@@ -1,8 +1,8 @@
 """Training inputs of the prior from dataset samples: observations, X2.5D vectors, groups.
 
 An image's own 2.5D vector comes from its 2D keypoints and its camera pose in the human frame
-(``pixels_to_rays``), as in the paper; for synthetic data that camera pose is the stored one, for
-real data the readers derive it from the body fit. The conditioning input is the 2D layout:
+(``pixels_to_rays``), as in the paper; that camera pose is the dataset's evidence camera, derived
+from a body estimate (never from ground truth; see ``docs/data-format.md``). The conditioning input is the 2D layout:
 ``observations (K, 3)`` = pixel coordinates and confidences (the encoder normalises them), and
 for image encoders the backbone feature of the image's crop (``hoirecon.prior.fitting_prior``).
 """
