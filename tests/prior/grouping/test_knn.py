@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,24 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["groups.npz"]
     with pytest.raises(ValueError, match="path"):
         Grouping.load(tmp_path / "missing.npz")
+
+
+PYNNDESCENT_RECALL = """
+import torch
+from hoirecon.prior.grouping import recall_at_k
+from hoirecon.prior.grouping.search import exact_knn, pynndescent_knn
+from hoirecon.prior.synthetic import synthetic_interactions
+data = synthetic_interactions(2000, n_clusters=20, jitter=0.03, pixel_noise=0.002)
+queries = torch.arange(0, 2000, 10)
+exact, _ = exact_knn(data.x25d, 16, queries=queries)
+found, _ = pynndescent_knn(data.x25d, 16, seed=0)
+print(recall_at_k(found[queries], exact))
+"""
+
+
+def test_pynndescent_recall_on_thousands_of_images() -> None:
+    # In a fresh process: after some other numba users in the same process, pynndescent 0.7's own
+    # kernels fail to compile (a numba typing error on get_num_threads), which is not ours to fix.
+    result = subprocess.run([sys.executable, "-c", PYNNDESCENT_RECALL], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert float(result.stdout.strip().splitlines()[-1]) >= 0.9
