@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 from hoirecon.fitting.pipeline import SplitRunner, fit_split
+from hoirecon.fitting.ray_backend import RayConfig, fit_split_ray, require_ray
 
 BACKENDS = ("local", "ray")
 
@@ -25,8 +26,6 @@ def split_runner(backend: str, address: str | None = None, workers: int | None =
         if address is not None or workers is not None:
             raise ValueError("--address and --workers need --backend ray")
         return fit_split
-    from hoirecon.fitting.ray_backend import RayConfig, fit_split_ray, require_ray
-
     require_ray()
     config = RayConfig(address=address) if workers is None else RayConfig(address=address, workers=workers)
     return functools.partial(fit_split_ray, config=config)

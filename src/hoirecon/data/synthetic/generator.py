@@ -26,6 +26,7 @@ from hoirecon.data.synthetic.scene import SceneContext, make_rows
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
 from hoirecon.io.errors import FileFormatError
+from hoirecon.objects import CATEGORIES, get_category_template
 
 __all__ = ["SynthConfig", "chunk_plan", "generate", "generate_category"]
 log = logging.getLogger(__name__)
@@ -156,8 +157,6 @@ def _category_code(category: str) -> int:
 
 
 def _manifest(config: SynthConfig) -> dict:
-    from hoirecon.objects import get_category_template
-
     categories = {}
     for name in config.categories:
         template = get_category_template(name)
@@ -187,8 +186,6 @@ def generate(out: str | Path, config: SynthConfig = SynthConfig(), progress: Pro
     A folder that already holds a dataset of other settings is refused unless ``force``
     (:func:`check_existing`).
     """
-    from hoirecon.objects import CATEGORIES
-
     unknown = [c for c in config.categories if c not in CATEGORIES]
     if unknown:
         raise ValueError(f"unknown categories {unknown}; built-ins are {', '.join(CATEGORIES)}")
