@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from hoirecon.objects import ObjectTemplate
 from hoirecon.render import Camera, SceneMesh, render_scene
 
-__all__ = ["PosedSilhouette", "silhouette_iou", "render_iou", "polish_pose"]
+__all__ = ["PosedSilhouette", "silhouette_target", "silhouette_iou", "render_iou", "polish_pose"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +34,29 @@ class PosedSilhouette:
     """(H, W) bool object mask."""
     person_mask: np.ndarray | None
     """(H, W) bool person mask, or None; its pixels outside the object mask are ignored."""
+
+
+def _downscale(mask: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    """(H', W') bool majority vote of a (H, W) bool mask over the pixels each new pixel covers."""
+    if mask is None or mask.shape == size:
+        return mask
+    return cv2.resize(mask.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_AREA) >= 0.5
+
+
+def silhouette_target(template: ObjectTemplate, K: np.ndarray, object_mask: np.ndarray,
+                      person_mask: np.ndarray | None, max_side: int) -> PosedSilhouette:
+    """What to measure IoUs against, the image downscaled so the mask's bounding box spans at most
+    ``max_side`` pixels (ray casting costs one ray per pixel of the object's box, per render)."""
+    rows, cols = np.nonzero(object_mask)
+    extent = max(np.ptp(rows), np.ptp(cols)) + 1
+    height, width = object_mask.shape
+    ratio = min(1.0, max_side / extent)
+    size = (max(1, round(height * ratio)), max(1, round(width * ratio)))
+    sx, sy = size[1] / width, size[0] / height
+    # pixel centres sit at integers: u' + 0.5 = sx * (u + 0.5)
+    scaled = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]]) @ K
+    camera = Camera(scaled, size[1], size[0])
+    return PosedSilhouette(template, camera, _downscale(object_mask, size), _downscale(person_mask, size))
 
 
 def silhouette_iou(silhouette: np.ndarray, object_mask: np.ndarray, person_mask: np.ndarray | None = None) -> float:

@@ -44,7 +44,7 @@ class MaskTarget:
 def _crop_box(mask: np.ndarray, crop_factor: float) -> tuple[int, int, int]:
     """Integer square crop (top-left column c0, row r0, side S) around the mask's bounding box."""
     rows, cols = np.nonzero(mask)
-    side = int(np.ceil(crop_factor * max(np.ptp(rows), np.ptp(cols)) + 1.0))
+    side = int(np.ceil(crop_factor * (max(np.ptp(rows), np.ptp(cols)) + 1.0)))
     side = max(side, 8)
     c0 = int(np.round(0.5 * (cols.min() + cols.max()) - 0.5 * (side - 1)))
     r0 = int(np.round(0.5 * (rows.min() + rows.max()) - 0.5 * (side - 1)))
