@@ -335,23 +335,17 @@ def _commands() -> dict[str, object]:
     return found
 
 
-OTHER_OWNERS = {"reconstruct", "fit-image", "detect"}
-"""Commands whose options are set elsewhere (cli/reconstruct_cmd.py, cli/detect_cmd.py)."""
-
-
 def test_every_numeric_option_has_a_range_shown_in_help() -> None:
-    from hoirecon.cli import data_cmds, demo_cmd, fit_cmd, prior_cmds
+    from hoirecon.cli import data_cmds, demo_cmd, detect_cmd, fit_cmd, prior_cmds, reconstruct_cmd
 
-    for options in (data_cmds.SYNTH_OPTIONS, fit_cmd.FIT_OPTIONS, prior_cmds.GROUP_OPTIONS, prior_cmds.TRAIN_OPTIONS,
-                    demo_cmd.DEMO_OPTIONS):
+    every = (data_cmds.SYNTH_OPTIONS, fit_cmd.FIT_OPTIONS, prior_cmds.GROUP_OPTIONS, prior_cmds.TRAIN_OPTIONS,
+             demo_cmd.DEMO_OPTIONS, reconstruct_cmd.IMAGE_OPTIONS, detect_cmd.DETECT_OPTIONS)
+    for options in every:
         assert isinstance(options, ConfigOptions)
         unbounded = [f.flag for f in options.fields if f.kind in (int, float) and f.bound is None]
         assert not unbounded
-    config_params = {f.param for o in (data_cmds.SYNTH_OPTIONS, fit_cmd.FIT_OPTIONS, prior_cmds.GROUP_OPTIONS,
-                                       prior_cmds.TRAIN_OPTIONS, demo_cmd.DEMO_OPTIONS) for f in o.fields}
+    config_params = {f.param for o in every for f in o.fields}
     for name, command in _commands().items():
-        if name in OTHER_OWNERS:
-            continue
         for param in command.params:
             if _numeric(param) and param.name not in config_params:
                 assert param.min is not None or param.max is not None, f"{name} --{param.name} has no range"

@@ -13,11 +13,11 @@ import typer
 from rich.markup import escape
 
 from hoirecon.cli.common import console, exit_with_error
-from hoirecon.cli.options import ConfigArgs, ConfigOptions
+from hoirecon.cli.options import FRACTION, ConfigArgs, ConfigOptions
 from hoirecon.detect import DetectorConfig, DetectorUnavailableError, detect_person, write_detection
 
-DETECT_OPTIONS = ConfigOptions(DetectorConfig(), ("min_detection_confidence", "mask_threshold",
-                                                  "min_keypoint_confidence"))
+DETECT_FIELDS = ("min_detection_confidence", "mask_threshold", "min_keypoint_confidence")
+DETECT_OPTIONS = ConfigOptions(DetectorConfig(), DETECT_FIELDS, ranges=dict.fromkeys(DETECT_FIELDS, FRACTION))
 
 
 def image_id_of(image: Path) -> int | str:

@@ -295,7 +295,7 @@ def reconstruct(
     person_keypoints: Path = typer.Option(None, "--person-keypoints", "--keypoints", help="Body keypoints of a "
                                           "2D pose detector (COCO results or annotations, mmpose, OpenPose, "
                                           "BEHAVE); default: run the person detector."),
-    person_index: int = typer.Option(None, "--person-index", help="Which person of the keypoint file; default: "
+    person_index: int = typer.Option(None, "--person-index", min=0, help="Which person of the keypoint file; default: "
                                      "the one overlapping the object evidence most."),
     person_mask: Path = typer.Option(None, "--person-mask", help="Person silhouette PNG/JPEG (above mid-grey is "
                                      "inside); default with the detector: its mask."),
@@ -311,7 +311,7 @@ def reconstruct(
                                   "built-in template."),
     template_keypoints: Path = typer.Option(None, "--template-keypoints", help="Keypoint JSON of --template "
                                             "(default: <mesh stem>.keypoints.json beside it)."),
-    focal: float = typer.Option(None, help="Focal length in pixels (default: the longer image side, recorded "
+    focal: float = typer.Option(None, min=1.0, help="Focal length in pixels (default: the longer image side, recorded "
                                 "as assumed)."),
     preset: str = choice_option(IMAGE_DEFAULT_PRESET, IMAGE_PRESETS, "Named loss weights and schedule, among "
                                 "those without a contact term (it needs occlusion maps: fit a dataset folder "
