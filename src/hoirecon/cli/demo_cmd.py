@@ -9,6 +9,7 @@ import typer
 
 from hoirecon.cli.common import INPUT_ERRORS, check_output_folder, console, exit_with_error, progress_bar, writing
 from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, Bound, ConfigArgs, ConfigOptions
+from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
 from hoirecon.demo import DemoConfig, run_demo
 from hoirecon.fitting.optimize import PRESETS
 from hoirecon.objects import CATEGORIES
@@ -16,8 +17,8 @@ from hoirecon.objects import CATEGORIES
 DEMO_OPTIONS = ConfigOptions(
     DemoConfig(),
     ("categories", "train", "test", "image_size", "seed", "prior_epochs", "prior_depth", "prior_width",
-     "object_steps", "joint_steps", "eval_samples", "presets", "workers"),
-    choices={"categories": CATEGORIES, "presets": PRESETS},
+     "object_steps", "joint_steps", "eval_samples", "presets", "workers", "observation"),
+    choices={"categories": CATEGORIES, "presets": PRESETS, "observation": OBSERVATION_PRESETS},
     variants={"--quick": DemoConfig().quick()},
     ranges={"train": AT_LEAST_1, "test": AT_LEAST_1, "image_size": Bound(16, 4096), "seed": AT_LEAST_0,
             "prior_epochs": AT_LEAST_1, "prior_depth": AT_LEAST_1, "prior_width": AT_LEAST_1,

@@ -28,7 +28,7 @@ Status = Callable[[str], None]
 def synth_config(config: DemoConfig) -> SynthConfig:
     """The data the demo generates."""
     return SynthConfig(categories=config.categories, train=config.train, test=config.test, seed=config.seed,
-                       image_size=config.image_size, workers=config.workers)
+                       image_size=config.image_size, workers=config.workers, observation=config.observation)
 
 
 def _train_config(config: DemoConfig) -> TrainConfig:

@@ -46,6 +46,8 @@ class DemoConfig:
     """Fitting presets compared."""
     workers: int = 2
     """Processes for data synthesis."""
+    observation: str = "realistic"
+    """Evidence the fit is given: detector-like noise preset (clean | realistic | hard; see docs/evidence.md)."""
 
     def quick(self) -> DemoConfig:
         """A smaller run for a first look (about 2 minutes on 2 cores)."""
