@@ -1,0 +1,204 @@
+"""A RHOBIN track end to end on a BEHAVE tree: read the frames' evidence, fit, write, score.
+
+Steps, each resumable under the output folder ``out``:
+
+1. ``out/data``: the split's frames of Kinect ``kinect`` read from their EVIDENCE only (OpenPose
+   ``k*.color.json``, masks, estimator files beside the frames; object templates from
+   ``objects/``, given their vertex mean as the one object keypoint when they have no keypoint
+   file) into a hoirecon dataset; the reader never opens the fits (``truth=False``).
+   Reused while the tree, sequences, Kinect and body model are the same.
+2. ``out/fit``: every object's frames fitted with the preset (part files: an interrupted run
+   picks up where it stopped; a frame that cannot be read or fitted is reported and skipped).
+3. ``out/<track>/results.pkl``: the official submission (:mod:`hoirecon.tracks.submission`).
+4. Scoring with the track's protocol against ``ref`` (default: ``out/ref.pkl`` built from the
+   tree's fits, which only this step and the evaluation read), report in ``out/<track>/report``.
+
+The three tracks share steps 1-2, so running them one after the other into the same ``out``
+fits once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hoirecon.body import BodyModel, load_body_model
+from hoirecon.data.format import MANIFEST_NAME
+from hoirecon.data.readers.behave import behave_templates, read_behave
+from hoirecon.data.readers.convert import convert
+from hoirecon.eval.protocols import (
+    ProtocolResult,
+    evaluate_human_files,
+    evaluate_joint_files,
+    evaluate_object_files,
+)
+from hoirecon.eval.protocols.submission import read_pickle
+from hoirecon.eval.report import write_report
+from hoirecon.fitting.optimize import FitConfig
+from hoirecon.fitting.pipeline import fit_dataset
+from hoirecon.fitting.single import with_centroid_keypoint
+from hoirecon.io.atomic import atomic_write_json
+from hoirecon.io.fits import fitted_categories, load_fits
+from hoirecon.tracks.keys import object_of, read_split
+from hoirecon.tracks.reference import REFERENCE_KINECT, make_reference
+from hoirecon.tracks.submission import build_results, check_track, reference_order, world_rows, write_results
+from hoirecon.tracks.world import BehaveCalibration
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_NOTE = ("the embedded body was used (no --body-model): these numbers are not comparable to the "
+                 "RHOBIN leaderboard, whose evaluator poses SMPL-H bodies")
+INPUTS_FILE = "inputs.json"
+Progress = Callable[[str, int, int], None]
+"""(stage, done, total) callback."""
+
+
+@dataclass
+class TrackRun:
+    """What :func:`run_track` produced."""
+
+    track: str
+    results_path: Path
+    ref_path: Path | None
+    result: ProtocolResult | None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(frame or image, reason) of everything left out: unreadable views, unfitted images."""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrackInputs:
+    """The inputs of a track run."""
+
+    behave: Path
+    split: Path
+    out: Path
+    config: FitConfig
+    priors: dict[str, Path] = field(default_factory=dict)
+    """Object name -> trained prior file."""
+    body_model: Path | None = None
+    """SMPL / SMPL-H model file or folder (the gender picks the file for scoring); None = embedded."""
+    ref: Path | None = None
+    kinect: int = REFERENCE_KINECT
+
+
+def fitting_body(path: Path | None) -> tuple[BodyModel, str]:
+    """(model, its manifest name) of the fit: the embedded body, a file, or a folder's neutral
+    model (else its male one: SMPL-H ships no neutral)."""
+    if path is None:
+        return load_body_model(None), "embedded"
+    if Path(path).is_file():
+        return load_body_model(path), str(Path(path).resolve())
+    for gender in ("neutral", "male"):
+        try:
+            model = load_body_model(path, gender=gender)
+            return model, model_source(model, path, gender)
+        except (FileNotFoundError, ValueError):
+            continue
+    raise ValueError(f"{path}: no neutral or male body model file in this folder")
+
+
+def model_source(model: BodyModel, folder: Path, gender: str) -> str:
+    """The file a folder's model came from (recorded so the fit loads the same one)."""
+    from hoirecon.body.loading import find_model_file
+
+    return str(find_model_file(folder, gender).resolve())
+
+
+def _prepare_data(inputs: TrackInputs, sequences: list[str], body: BodyModel, body_name: str,
+                  skipped: list[tuple[str, str]]) -> Path:
+    data = inputs.out / "data"
+    record = {"behave": str(inputs.behave.resolve()), "sequences": sequences, "kinect": inputs.kinect,
+              "body_model": body_name}
+    marker = data / INPUTS_FILE
+    if marker.is_file() and read_json(marker) == record:
+        log.info("%s: reusing the frames read before", data)
+        return data
+    split = inputs.out / "split.json"
+    atomic_write_json(split, {"train": [], "test": sequences})
+    objects = sorted({object_of(s) for s in sequences})
+    root = BehaveCalibration(inputs.behave).objects_root
+    templates = {name: with_centroid_keypoint(t) for name, t in behave_templates(root, objects).items()}
+    reader = read_behave(inputs.behave, "test", sequences=sequences, views=[inputs.kinect], body_model=body,
+                         templates=templates, truth=False, split_file=split)
+    report = convert(reader, data, "behave-rhobin", copy_images=False, templates=reader.templates, body_model=body_name)
+    skipped += [(str(p.path), p.message) for p in reader.problems]
+    skipped += [(s.image_id, s.reason) for s in report.skipped]
+    atomic_write_json(marker, record)
+    return data
+
+
+def read_json(path: Path) -> object:
+    """A JSON file's content (None when unreadable)."""
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _fit(inputs: TrackInputs, data: Path, progress: Progress | None, skipped: list[tuple[str, str]]) -> Path:
+    fits = inputs.out / "fit"
+    for category in sorted(read_json(data / MANIFEST_NAME).get("categories", {})):
+        step = None if progress is None else (lambda done, total, c=category: progress(f"fit {c}", done, total))
+        run = fit_dataset(data, category, "test", inputs.config, fits, inputs.priors.get(category), progress=step)
+        skipped += run.skipped
+    return fits
+
+
+def _results(inputs: TrackInputs, track: str, fits: Path, body: BodyModel, ref: Path | None) -> Path:
+    calib = BehaveCalibration(inputs.behave)
+    rows = {}
+    for category in fitted_categories(fits):
+        rows.update(world_rows(load_fits(fits, category).columns, calib, body))
+    genders = {key.sequence: calib.info(key.sequence).gender for key in rows}
+    order = None if ref is None else reference_order(read_pickle(ref))
+    return write_results(build_results(rows, genders, track, order), inputs.out / track / "results.pkl")
+
+
+def _score(track: str, pred: Path, ref: Path, body_model: Path | None) -> ProtocolResult:
+    if track == "object":
+        return evaluate_object_files(pred, ref)
+    if track == "human":
+        return evaluate_human_files(pred, ref, body_model)
+    return evaluate_joint_files(pred, ref, body_model)
+
+
+def _reference(inputs: TrackInputs, sequences: list[str], notes: list[str]) -> Path | None:
+    if inputs.ref is not None:
+        return inputs.ref
+    path = inputs.out / "ref.pkl"
+    try:
+        report = make_reference(inputs.behave, sequences, path, inputs.kinect)
+    except ValueError as error:
+        notes.append(f"no reference to score against ({error}); give --ref")
+        return None
+    if report.skipped:
+        notes.append(f"the reference built from the tree leaves out {len(report.skipped)} frame(s) without fits")
+    return path
+
+
+def run_track(track: str, inputs: TrackInputs, progress: Progress | None = None) -> TrackRun:
+    """Run ``track`` ('object', 'human', 'joint') end to end (see the module docstring).
+
+    Raises:
+        ValueError / LayoutError: a bad split file, tree or option; CoverageError: the fitted
+        frames cover less than 97.5% of the reference's evaluated frames.
+    """
+    check_track(track)
+    sequences = read_split(inputs.split)
+    skipped: list[tuple[str, str]] = []
+    notes = [] if inputs.body_model is not None else [EMBEDDED_NOTE]
+    body, body_name = fitting_body(inputs.body_model)
+    data = _prepare_data(inputs, sequences, body, body_name, skipped)
+    fits = _fit(inputs, data, progress, skipped)
+    ref = _reference(inputs, sequences, notes)
+    pred = _results(inputs, track, fits, body, ref)
+    result = None
+    if ref is not None:
+        result = _score(track, pred, ref, inputs.body_model)
+        write_report(result, inputs.out / track / "report")
+    return TrackRun(track, pred, ref, result, skipped, notes)
