@@ -17,13 +17,17 @@ from hoirecon.cli.common import (
     progress_bar,
     writing,
 )
-from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions
+from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions, choice_option
 from hoirecon.data import check_dataset
 from hoirecon.data.evidence import evidence_summary
+from hoirecon.data.synthetic.behave_layout import BehaveLayoutConfig, write_behave_tree
 from hoirecon.data.synthetic.generator import SynthConfig, check_existing, generate
 from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
 from hoirecon.objects import CATEGORIES
 from hoirecon.viz.preview import write_previews
+
+LAYOUTS = ("hoirecon", "behave")
+"""Layouts ``synth --layout`` writes."""
 
 data_app = typer.Typer(help="Inspect and validate dataset folders.", no_args_is_help=True)
 
@@ -44,10 +48,17 @@ def synth(
     out: Path = typer.Option(..., "--out", callback=check_output_folder,
                              help="Folder to write the dataset into (resumes a run of the same settings)."),
     force: bool = force_option("--out holds a dataset of other settings (it is regenerated in place)"),
+    layout: str = choice_option("hoirecon", LAYOUTS, "hoirecon: our dataset format; behave: a small BEHAVE tree in the "
+                                "release's layout (two sequences; --seed applies) to try `hoirecon rhobin`.", "--layout"),
 ) -> None:
     """Generate a synthetic in-the-wild HOI dataset with ground truth and simulated estimator outputs."""
     try:
         config = args.build()
+        if layout == "behave":
+            with writing(out, folder=True):
+                write_behave_tree(out, BehaveLayoutConfig(seed=config.seed))
+            console.print(f"wrote {out} (BEHAVE layout)")
+            return
         if config.train + config.test == 0:
             raise typer.BadParameter("both are 0: nothing to generate", param_hint="'--train' / '--test'")
         check_existing(out, config, force)

@@ -41,7 +41,7 @@ from hoirecon.fitting.pipeline import fit_dataset
 from hoirecon.fitting.single import with_centroid_keypoint
 from hoirecon.io.atomic import atomic_write_json
 from hoirecon.io.fits import fitted_categories, load_fits
-from hoirecon.tracks.keys import object_of, read_split
+from hoirecon.tracks.keys import object_of, parse_image_id, read_split
 from hoirecon.tracks.reference import REFERENCE_KINECT, make_reference
 from hoirecon.tracks.submission import build_results, check_track, reference_order, world_rows, write_results
 from hoirecon.tracks.world import BehaveCalibration
@@ -149,14 +149,31 @@ def _fit(inputs: TrackInputs, data: Path, progress: Progress | None, skipped: li
     return fits
 
 
-def _results(inputs: TrackInputs, track: str, fits: Path, body: BodyModel, ref: Path | None) -> Path:
-    calib = BehaveCalibration(inputs.behave)
+def write_behave_results(fits: Path, behave: Path, track: str, body: BodyModel, ref: Path | None, path: Path) -> Path:
+    """``results.pkl`` of ``track`` at ``path`` from every category fitted under ``fits`` (BEHAVE
+    images), in the world frame of the tree ``behave``, frames in ``ref``'s order when given.
+
+    Raises:
+        ValueError: no fits, or fits of images that are not BEHAVE frames.
+    """
+    calib = BehaveCalibration(behave)
     rows = {}
     for category in fitted_categories(fits):
         rows.update(world_rows(load_fits(fits, category).columns, calib, body))
+    if not rows:
+        raise ValueError(f"{fits}: no fits (expected fits/<category>.npz)")
     genders = {key.sequence: calib.info(key.sequence).gender for key in rows}
     order = None if ref is None else reference_order(read_pickle(ref))
-    return write_results(build_results(rows, genders, track, order), inputs.out / track / "results.pkl")
+    return write_results(build_results(rows, genders, track, order), path)
+
+
+def fits_are_behave(fits: Path) -> bool:
+    """Whether the fits under ``fits`` are of BEHAVE images (ids ``<sequence>_<frame>_k<k>``)."""
+    for category in fitted_categories(fits):
+        ids = load_fits(fits, category).columns["image_id"]
+        if len(ids):
+            return parse_image_id(str(ids[0])) is not None
+    return False
 
 
 def _score(track: str, pred: Path, ref: Path, body_model: Path | None) -> ProtocolResult:
@@ -196,9 +213,10 @@ def run_track(track: str, inputs: TrackInputs, progress: Progress | None = None)
     data = _prepare_data(inputs, sequences, body, body_name, skipped)
     fits = _fit(inputs, data, progress, skipped)
     ref = _reference(inputs, sequences, notes)
-    pred = _results(inputs, track, fits, body, ref)
+    pred = write_behave_results(fits, inputs.behave, track, body, ref, inputs.out / track / "results.pkl")
     result = None
     if ref is not None:
         result = _score(track, pred, ref, inputs.body_model)
+        result.method = f"hoirecon ({inputs.config.name})"
         write_report(result, inputs.out / track / "report")
     return TrackRun(track, pred, ref, result, skipped, notes)
