@@ -79,12 +79,13 @@ def print_leaderboard(track: str, result: ProtocolResult) -> None:
     """Our row beside the RHOBIN report's published rows of the track."""
     table = Table(title=f"RHOBIN {track} track: ours beside the report's rows (measured on the BEHAVE test set)",
                   title_justify="left")
-    table.add_column("method")
+    table.add_column("method", no_wrap=True)
+    table.add_column("source")
     for metric in result.metrics:
         table.add_column(metric.label, justify="right")
-    table.add_row(f"{escape(result.method)} (ours)", *(f"{result.summary[m.key]:.4g}" for m in result.metrics))
+    table.add_row(escape(result.method), "ours", *(f"{result.summary[m.key]:.4g}" for m in result.metrics))
     for name, values in published_rows(track):
-        table.add_row(f"{name} (published)", *(f"{values[m.key]:.4g}" if m.key in values else "-" for m in result.metrics))
+        table.add_row(name, "published", *(f"{values[m.key]:.4g}" if m.key in values else "-" for m in result.metrics))
     out_console.print(table)
     if track in PUBLISHED_NOTES:
         out_console.print(f"note: {PUBLISHED_NOTES[track]}", highlight=False)

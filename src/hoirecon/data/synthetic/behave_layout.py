@@ -60,9 +60,9 @@ class BehaveLayoutConfig:
 
     sequences: tuple[str, ...] = DEFAULT_SEQUENCES
     """Sequence names ``Date<xx>_Sub<xx>_<object>_<action>``; the object must be a BEHAVE object."""
-    frames: int = 4
+    frames: int = 3
     """Frames per sequence."""
-    width: int = 192
+    width: int = 160
     """Image width in pixels (height 3/4 of it, BEHAVE's aspect)."""
     seed: int = 0
     """Random seed of poses, shapes and estimator noise."""
