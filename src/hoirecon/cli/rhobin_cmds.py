@@ -17,6 +17,7 @@ from hoirecon.cli.common import (
     exit_with_error,
     input_file,
     input_folder,
+    min_coverage_option,
     out_console,
     progress_bar,
     writing,
@@ -108,6 +109,7 @@ def run(
     ref: Path = input_file("Reference ref.pkl (default: built from the tree's fits into OUT/ref.pkl).", "--ref",
                            required=False),
     kinect: int = KinectOpt,
+    min_coverage: float = min_coverage_option("evaluated reference frames"),
 ) -> None:
     """Run a RHOBIN track end to end on BEHAVE frames: fit from their evidence, write results.pkl, score it."""
     try:
@@ -116,7 +118,8 @@ def run(
         objects = {s.split("_")[2] for s in sequences}
         per_object = {o: priors.get(o, priors.get("*")) for o in objects}
         inputs = TrackInputs(behave, split, out, args.build(get_preset(preset)),
-                             {o: p for o, p in per_object.items() if p is not None}, body_model, ref, kinect)
+                             {o: p for o, p in per_object.items() if p is not None}, body_model, ref, kinect,
+                             min_coverage)
         with writing(out, folder=True), progress_bar() as bar:
             tasks: dict[str, int] = {}
 

@@ -6,7 +6,8 @@ Steps, each resumable under the output folder ``out``:
    ``k*.color.json``, masks, estimator files beside the frames; object templates from
    ``objects/``, given their vertex mean as the one object keypoint when they have no keypoint
    file) into a hoirecon dataset; the reader never opens the fits (``truth=False``).
-   Reused while the tree, sequences, Kinect and body model are the same.
+   Reused while the tree, sequences, Kinect and body model are the same, read afresh otherwise
+   (the fits of step 2 then belong to other data: the fit refuses them, use another ``out``).
 2. ``out/fit``: every object's frames fitted with the preset (part files: an interrupted run
    picks up where it stopped; a frame that cannot be read or fitted is reported and skipped).
 3. ``out/<track>/results.pkl``: the official submission (:mod:`hoirecon.tracks.submission`).
@@ -20,6 +21,7 @@ fits once.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from hoirecon.data.format import MANIFEST_NAME
 from hoirecon.data.readers.behave import behave_templates, read_behave
 from hoirecon.data.readers.convert import convert
 from hoirecon.eval.protocols import (
+    COVERAGE_MIN,
     ProtocolResult,
     evaluate_human_files,
     evaluate_joint_files,
@@ -82,6 +85,8 @@ class TrackInputs:
     """SMPL / SMPL-H model file or folder (the gender picks the file for scoring); None = embedded."""
     ref: Path | None = None
     kinect: int = REFERENCE_KINECT
+    min_coverage: float = COVERAGE_MIN
+    """Smallest share of the reference's evaluated frames the submission must cover (RHOBIN: 97.5%)."""
 
 
 def fitting_body(path: Path | None) -> tuple[BodyModel, str]:
@@ -113,9 +118,14 @@ def _prepare_data(inputs: TrackInputs, sequences: list[str], body: BodyModel, bo
     record = {"behave": str(inputs.behave.resolve()), "sequences": sequences, "kinect": inputs.kinect,
               "body_model": body_name}
     marker = data / INPUTS_FILE
-    if marker.is_file() and read_json(marker) == record:
+    saved = read_json(marker)
+    if isinstance(saved, dict) and saved.get("inputs") == record:
         log.info("%s: reusing the frames read before", data)
+        skipped += [tuple(item) for item in saved.get("skipped", [])]
         return data
+    if saved is not None:  # read by an earlier run with other inputs: start that folder afresh
+        log.info("%s: the tree, split, Kinect or body model changed; reading the frames again", data)
+        shutil.rmtree(data)
     split = inputs.out / "split.json"
     atomic_write_json(split, {"train": [], "test": sequences})
     objects = sorted({object_of(s) for s in sequences})
@@ -124,9 +134,9 @@ def _prepare_data(inputs: TrackInputs, sequences: list[str], body: BodyModel, bo
     reader = read_behave(inputs.behave, "test", sequences=sequences, views=[inputs.kinect], body_model=body,
                          templates=templates, truth=False, split_file=split)
     report = convert(reader, data, "behave-rhobin", copy_images=False, templates=reader.templates, body_model=body_name)
-    skipped += [(str(p.path), p.message) for p in reader.problems]
-    skipped += [(s.image_id, s.reason) for s in report.skipped]
-    atomic_write_json(marker, record)
+    found = [(str(p.path), p.message) for p in reader.problems] + [(s.image_id, s.reason) for s in report.skipped]
+    skipped += found
+    atomic_write_json(marker, {"inputs": record, "skipped": found})
     return data
 
 
@@ -176,12 +186,12 @@ def fits_are_behave(fits: Path) -> bool:
     return False
 
 
-def _score(track: str, pred: Path, ref: Path, body_model: Path | None) -> ProtocolResult:
+def _score(track: str, pred: Path, ref: Path, inputs: TrackInputs) -> ProtocolResult:
     if track == "object":
-        return evaluate_object_files(pred, ref)
+        return evaluate_object_files(pred, ref, min_coverage=inputs.min_coverage)
     if track == "human":
-        return evaluate_human_files(pred, ref, body_model)
-    return evaluate_joint_files(pred, ref, body_model)
+        return evaluate_human_files(pred, ref, inputs.body_model, min_coverage=inputs.min_coverage)
+    return evaluate_joint_files(pred, ref, inputs.body_model, min_coverage=inputs.min_coverage)
 
 
 def _reference(inputs: TrackInputs, sequences: list[str], notes: list[str]) -> Path | None:
@@ -216,7 +226,7 @@ def run_track(track: str, inputs: TrackInputs, progress: Progress | None = None)
     pred = write_behave_results(fits, inputs.behave, track, body, ref, inputs.out / track / "results.pkl")
     result = None
     if ref is not None:
-        result = _score(track, pred, ref, inputs.body_model)
+        result = _score(track, pred, ref, inputs)
         result.method = f"hoirecon ({inputs.config.name})"
         write_report(result, inputs.out / track / "report")
     return TrackRun(track, pred, ref, result, skipped, notes)

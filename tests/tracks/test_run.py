@@ -1,0 +1,74 @@
+"""A track end to end through the Python API: evidence only, resumable, bad frames skipped."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hoirecon.eval.protocols import CoverageError
+from hoirecon.fitting.optimize import get_preset
+from hoirecon.tracks.keys import read_split
+from hoirecon.tracks.reference import make_reference
+from hoirecon.tracks.run import EMBEDDED_NOTE, TrackInputs, run_track
+
+FAST = get_preset("none", object_steps=5, joint_steps=5)
+
+
+def _without_fits(tree: Path, out: Path) -> Path:
+    """A copy of the tree with every fit pickle removed (what a test-set user has)."""
+    copy = out / "evidence_only"
+    shutil.copytree(tree, copy)
+    for fit in copy.glob("sequences/*/*/*/fit0*/*_fit.pkl"):
+        fit.unlink()
+    return copy
+
+
+@pytest.fixture(scope="module")
+def ref(behave_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ref") / "ref.pkl"
+    make_reference(behave_tree, read_split(behave_tree / "split.json"), path)
+    return path
+
+
+@pytest.mark.slow
+def test_the_fit_reads_evidence_only_and_resumes(behave_tree: Path, ref: Path, tmp_path: Path) -> None:
+    tree = _without_fits(behave_tree, tmp_path)
+    inputs = TrackInputs(tree, tree / "split.json", tmp_path / "out", FAST, ref=ref)
+    first = run_track("joint", inputs)
+    assert first.result is not None and first.result.counts["missing"] == 0 and not first.skipped
+    assert EMBEDDED_NOTE in first.notes
+    parts = sorted((tmp_path / "out" / "fit" / "fits" / ".parts").glob("*.npz"))
+    stamps = [f.stat().st_mtime_ns for f in parts]
+    second = run_track("object", inputs)
+    assert parts and [f.stat().st_mtime_ns for f in parts] == stamps  # the batches are fitted once for both tracks
+    assert second.result.counts["scored"] == first.result.counts["scored"]
+
+
+@pytest.mark.slow
+def test_a_bad_frame_is_reported_skipped_and_counted(behave_tree: Path, ref: Path, tmp_path: Path) -> None:
+    tree = _without_fits(behave_tree, tmp_path)
+    seq = read_split(tree / "split.json")[1]
+    broken = sorted((tree / "sequences" / seq).glob("t*/k1.body_estimate.npz"))[0]
+    broken.write_bytes(b"garbage")
+    inputs = TrackInputs(tree, tree / "split.json", tmp_path / "out", FAST, ref=ref)
+    with pytest.raises(CoverageError, match="covers"):
+        run_track("human", inputs)
+    lenient = TrackInputs(tree, tree / "split.json", tmp_path / "out", FAST, ref=ref, min_coverage=0.5)
+    run = run_track("human", lenient)
+    assert any("body_estimate" in what or "body_estimate" in why for what, why in run.skipped)
+    assert run.result.counts["missing"] == 1
+
+
+def test_a_track_without_reference_or_fits_writes_results_and_says_so(behave_tree: Path, tmp_path: Path) -> None:
+    tree = _without_fits(behave_tree, tmp_path)
+    run = run_track("object", TrackInputs(tree, tree / "split.json", tmp_path / "out", get_preset("none", object_steps=1,
+                                                                                                  joint_steps=1)))
+    assert run.result is None and run.results_path.is_file()
+    assert any("no reference" in note for note in run.notes)
+
+
+def test_unknown_track_is_refused(behave_tree: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="track"):
+        run_track("hands", TrackInputs(behave_tree, behave_tree / "split.json", tmp_path, FAST))
