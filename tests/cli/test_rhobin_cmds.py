@@ -62,6 +62,17 @@ def test_rhobin_end_to_end(tmp_path: Path) -> None:
     assert "poses" not in next(iter(results["object"].values()))
     assert "obj_rots" not in next(iter(results["human"].values()))
 
+    # export-rhobin writes fits of BEHAVE frames in the same keys and frame, and only with the tree
+    refused = runner.invoke(app, ["export-rhobin", "--fits", str(out / "fit"), "--out", str(tmp_path / "x.pkl")])
+    assert refused.exit_code == 2 and "--behave" in refused.output
+    _invoke("export-rhobin", "--fits", out / "fit", "--out", tmp_path / "exported.pkl", "--behave", tree,
+            "--ref", ref_path)
+    exported = pickle.loads((tmp_path / "exported.pkl").read_bytes())
+    for seq, entry in results["joint"].items():
+        assert exported[seq]["frames"] == entry["frames"]
+        np.testing.assert_allclose(exported[seq]["obj_trans"], entry["obj_trans"])
+        np.testing.assert_allclose(exported[seq]["trans"], entry["trans"])
+
     # a ground-truth prediction scores zero error, a perturbed one scores worse
     truth = _dump(tmp_path / "truth.pkl", _truth_submission(ref))
     assert evaluate_joint_files(truth, ref_path).summary["object_cd_mm"] < 1e-6
