@@ -94,3 +94,19 @@ def test_rhobin_end_to_end(tmp_path: Path) -> None:
                     for k, v in partial[seq].items()}
     with pytest.raises(CoverageError):
         evaluate_human_files(_dump(tmp_path / "partial.pkl", partial), ref_path)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["make-ref", "--split", "{split}", "--out", "{tmp}/ref.pkl"], "not a readable split file"),
+    (["run", "--track", "hands", "--split", "{good}", "--out", "{tmp}/out"], "hands"),
+    (["run", "--split", "{good}", "--out", "{tmp}/out", "--prior", "stool={tmp}/none.pt"], "prior file not found"),
+    (["make-ref", "--split", "{good}", "--out", "{tmp}/ref.pkl"], "Date03_Sub03_stool_sit"),
+])
+def test_bad_input_is_one_line_naming_it(args: list[str], message: str, tmp_path: Path) -> None:
+    (tmp_path / "split.json").write_text("{")
+    (tmp_path / "good.json").write_text('["Date03_Sub03_stool_sit"]')
+    (tmp_path / "tree" / "sequences").mkdir(parents=True)
+    filled = [a.format(split=tmp_path / "split.json", good=tmp_path / "good.json", tmp=tmp_path) for a in args]
+    result = runner.invoke(app, ["rhobin", *filled, "--behave", str(tmp_path / "tree")])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output

@@ -70,3 +70,13 @@ def test_calibration_of_the_tree(behave_tree: Path) -> None:
     assert BehaveCalibration(behave_tree / "sequences").objects_root == behave_tree
     with pytest.raises(LayoutError, match="Date01_Sub01_stool_sit"):
         calib.info("Date01_Sub01_stool_sit")
+
+
+def test_the_scoring_models_pelvis_lands_on_the_fitted_pelvis() -> None:
+    cols, camera = _columns(), _camera(5)
+    fit_pelvis, scoring_pelvis = np.array([[0.0, -0.22, 0.03]]), np.array([[0.01, -0.25, 0.02]])
+    world = body_to_world(cols["global_orient"], cols["transl"], fit_pelvis, camera, scoring_pelvis)
+    fitted = (cols["transl"] + fit_pelvis) @ camera.rotation.T + camera.translation
+    np.testing.assert_allclose(world.transl + scoring_pelvis, fitted, atol=1e-12)
+    plain = body_to_world(cols["global_orient"], cols["transl"], fit_pelvis, camera)
+    np.testing.assert_allclose(plain.transl - world.transl, scoring_pelvis - fit_pelvis, atol=1e-12)

@@ -49,7 +49,7 @@ def synth(
                              help="Folder to write the dataset into (resumes a run of the same settings)."),
     force: bool = force_option("--out holds a dataset of other settings (it is regenerated in place)"),
     layout: str = choice_option("hoirecon", LAYOUTS, "hoirecon: our dataset format; behave: a small BEHAVE tree in the "
-                                "release's layout (two sequences; --seed applies) to try `hoirecon rhobin`.", "--layout"),
+                                "release's layout (two sequences, from the seed option) to try `hoirecon rhobin`.", "--layout"),
 ) -> None:
     """Generate a synthetic in-the-wild HOI dataset with ground truth and simulated estimator outputs."""
     try:

@@ -32,7 +32,7 @@ from hoirecon.fitting.export import export_submission as export
 from hoirecon.fitting.optimize import PRESETS, FitConfig, LossWeights, get_preset
 from hoirecon.fitting.pipeline import NO_PRIOR_FALLBACK, fit_dataset
 from hoirecon.fitting.ray_backend import BackendUnavailableError
-from hoirecon.tracks.run import fits_are_behave, fitting_body, write_behave_results
+from hoirecon.tracks.run import fits_are_behave, fitting_body, scoring_models, write_behave_results
 from hoirecon.tracks.submission import TRACKS
 
 DEFAULT_PRESET = FitConfig().name
@@ -126,7 +126,7 @@ def export_rhobin(
                                  "in BEHAVE's world frame under the official sequence and frame keys")
             with writing(out, folder=False):
                 body, _ = fitting_body(body_model)
-                write_behave_results(fits, behave, track, body, ref, out)
+                write_behave_results(fits, behave, track, body, ref, out, scoring_models(body_model))
             console.print(f"wrote {out} ({track} track keys)", markup=False)
             return
         with writing(out, folder=False):

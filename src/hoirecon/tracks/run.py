@@ -37,6 +37,7 @@ from hoirecon.eval.protocols import (
     evaluate_joint_files,
     evaluate_object_files,
 )
+from hoirecon.eval.protocols.bodies import BodyModels
 from hoirecon.eval.protocols.submission import read_pickle
 from hoirecon.eval.report import write_report
 from hoirecon.fitting.optimize import FitConfig
@@ -159,9 +160,19 @@ def _fit(inputs: TrackInputs, data: Path, progress: Progress | None, skipped: li
     return fits
 
 
-def write_behave_results(fits: Path, behave: Path, track: str, body: BodyModel, ref: Path | None, path: Path) -> Path:
+def scoring_models(body_model: Path | None) -> Callable[[str], BodyModel] | None:
+    """gender -> the model the evaluator poses a written body with, for a model folder (the gender
+    picks the file, as in scoring); None for one file or the embedded body (the fit's own model)."""
+    if body_model is None or not Path(body_model).is_dir():
+        return None
+    return BodyModels(body_model, note_genders=False).get
+
+
+def write_behave_results(fits: Path, behave: Path, track: str, body: BodyModel, ref: Path | None, path: Path,
+                         scoring: Callable[[str], BodyModel] | None = None) -> Path:
     """``results.pkl`` of ``track`` at ``path`` from every category fitted under ``fits`` (BEHAVE
-    images), in the world frame of the tree ``behave``, frames in ``ref``'s order when given.
+    images), in the world frame of the tree ``behave``, frames in ``ref``'s order when given;
+    ``scoring`` as in :func:`~hoirecon.tracks.submission.world_rows`.
 
     Raises:
         ValueError: no fits, or fits of images that are not BEHAVE frames.
@@ -169,7 +180,7 @@ def write_behave_results(fits: Path, behave: Path, track: str, body: BodyModel, 
     calib = BehaveCalibration(behave)
     rows = {}
     for category in fitted_categories(fits):
-        rows.update(world_rows(load_fits(fits, category).columns, calib, body))
+        rows.update(world_rows(load_fits(fits, category).columns, calib, body, scoring))
     if not rows:
         raise ValueError(f"{fits}: no fits (expected fits/<category>.npz)")
     genders = {key.sequence: calib.info(key.sequence).gender for key in rows}
@@ -223,7 +234,8 @@ def run_track(track: str, inputs: TrackInputs, progress: Progress | None = None)
     data = _prepare_data(inputs, sequences, body, body_name, skipped)
     fits = _fit(inputs, data, progress, skipped)
     ref = _reference(inputs, sequences, notes)
-    pred = write_behave_results(fits, inputs.behave, track, body, ref, inputs.out / track / "results.pkl")
+    pred = write_behave_results(fits, inputs.behave, track, body, ref, inputs.out / track / "results.pkl",
+                                scoring_models(inputs.body_model))
     result = None
     if ref is not None:
         result = _score(track, pred, ref, inputs)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +62,16 @@ def _keys(image_ids: Sequence[str]) -> list[FrameKey]:
     return keys
 
 
-def world_rows(columns: Mapping[str, np.ndarray], calib: BehaveCalibration, model: BodyModel) -> dict[FrameKey, dict]:
+def world_rows(columns: Mapping[str, np.ndarray], calib: BehaveCalibration, model: BodyModel,
+               scoring: Callable[[str], BodyModel] | None = None) -> dict[FrameKey, dict]:
     """Each fitted image's body and object in the world frame, in the RHOBIN conventions.
 
     Args:
         columns: fit columns (:mod:`hoirecon.io.fits`) of BEHAVE images.
         calib: the BEHAVE tree's calibrations.
         model: the body model the fits were made with (its rest pelvis moves the body).
+        scoring: gender -> the model that will pose the written bodies (e.g. the evaluator's
+            SMPL-H), whose rest pelvis sets the written translation; None = ``model``.
     """
     keys = _keys(columns["image_id"])
     betas = np.asarray(columns["betas"], dtype=np.float64)
@@ -76,8 +79,9 @@ def world_rows(columns: Mapping[str, np.ndarray], calib: BehaveCalibration, mode
     rows = {}
     for i, key in enumerate(keys):
         camera = calib.camera(key.sequence, key.kinect)
+        target = None if scoring is None else rest_pelvis(scoring(calib.info(key.sequence).gender), betas[i:i + 1])
         body = body_to_world(np.asarray(columns["global_orient"][i:i + 1], np.float64),
-                             np.asarray(columns["transl"][i:i + 1], np.float64), pelvis[i:i + 1], camera)
+                             np.asarray(columns["transl"][i:i + 1], np.float64), pelvis[i:i + 1], camera, target)
         obj = object_to_world(np.asarray(columns["object_rotation_cam"][i:i + 1], np.float64),
                               np.asarray(columns["object_translation_cam"][i:i + 1], np.float64),
                               np.asarray(columns["object_scale"][i:i + 1], np.float64), camera)

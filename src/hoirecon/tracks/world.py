@@ -5,7 +5,9 @@ A camera k maps its points into the world as ``p_w = R_k p_k + t_k`` (``calibs/<
 
 - Body (SMPL family: the global rotation turns the shaped body about its rest pelvis ``J0(betas)``,
   ``transl`` is added after): ``R_w = R_k R_c``, pelvis ``P_w = R_k (transl_c + J0) + t_k``,
-  ``transl_w = P_w - J0``. ``J0`` is the rest pelvis of the model that made the fit.
+  ``transl_w = P_w - J0'``. ``J0`` is the rest pelvis of the model that made the fit, ``J0'``
+  that of the model that will pose the written body (the evaluator's SMPL-H of the subject's
+  gender when the user's model folder is given; else the same model).
 - Object: our fits place ``s X R_c^T + t_c``; the RHOBIN tools place ``(X R^T + t) s`` (scale after
   the translation). In the world, ``R = R_k R_c`` and ``t = (R_k t_c + t_k) / s``.
 """
@@ -54,11 +56,17 @@ def rest_pelvis(model: BodyModel, betas: np.ndarray) -> np.ndarray:
 
 
 def body_to_world(global_orient: np.ndarray, transl: np.ndarray, pelvis_rest: np.ndarray,
-                  camera: KinectCamera) -> WorldBody:
-    """Camera-frame bodies (N, 3) each, with their rest pelvis (N, 3), in the world frame."""
+                  camera: KinectCamera, scoring_pelvis: np.ndarray | None = None) -> WorldBody:
+    """Camera-frame bodies (N, 3) each, with their rest pelvis (N, 3), in the world frame.
+
+    ``scoring_pelvis`` (N, 3) is the rest pelvis of the model that will pose the written
+    parameters (the evaluator's, when it differs from the fit's): the translation then keeps the
+    fitted pelvis where the fit put it. Default: ``pelvis_rest``.
+    """
     rotation = camera.rotation @ Rotation.from_rotvec(global_orient).as_matrix()
     pelvis = (transl + pelvis_rest) @ camera.rotation.T + camera.translation
-    return WorldBody(Rotation.from_matrix(rotation).as_rotvec(), pelvis - pelvis_rest)
+    target = pelvis_rest if scoring_pelvis is None else scoring_pelvis
+    return WorldBody(Rotation.from_matrix(rotation).as_rotvec(), pelvis - target)
 
 
 def object_to_world(rotation: np.ndarray, translation: np.ndarray, scale: np.ndarray,
