@@ -72,3 +72,11 @@ def test_a_track_without_reference_or_fits_writes_results_and_says_so(behave_tre
 def test_unknown_track_is_refused(behave_tree: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="track"):
         run_track("hands", TrackInputs(behave_tree, behave_tree / "split.json", tmp_path, FAST))
+
+
+def test_the_preset_named_is_the_one_used() -> None:
+    from hoirecon.tracks.run import preset_used
+
+    assert preset_used(get_preset("prior+contact"), None) == "contact"
+    assert preset_used(get_preset("prior"), Path("p.pt")) == "prior"
+    assert preset_used(get_preset("none"), None) == "none"

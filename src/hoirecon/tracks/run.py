@@ -41,7 +41,7 @@ from hoirecon.eval.protocols.bodies import BodyModels
 from hoirecon.eval.protocols.submission import read_pickle
 from hoirecon.eval.report import write_report
 from hoirecon.fitting.optimize import FitConfig
-from hoirecon.fitting.pipeline import fit_dataset
+from hoirecon.fitting.pipeline import NO_PRIOR_FALLBACK, fit_dataset
 from hoirecon.fitting.single import with_centroid_keypoint
 from hoirecon.io.atomic import atomic_write_json
 from hoirecon.io.fits import fitted_categories, load_fits
@@ -151,13 +151,23 @@ def read_json(path: Path) -> object:
         return None
 
 
-def _fit(inputs: TrackInputs, data: Path, progress: Progress | None, skipped: list[tuple[str, str]]) -> Path:
-    fits = inputs.out / "fit"
+def preset_used(config: FitConfig, prior: Path | None) -> str:
+    """The preset a category is fitted with: the chosen one, or its fallback without a prior."""
+    if config.weights.prior > 0 and prior is None:
+        return NO_PRIOR_FALLBACK.get(config.name, f"{config.name}-without-prior")
+    return config.name
+
+
+def _fit(inputs: TrackInputs, data: Path, progress: Progress | None, skipped: list[tuple[str, str]]) -> tuple[Path, str]:
+    """Fit every object of the dataset; (fits folder, the presets used, joined with '/')."""
+    fits, used = inputs.out / "fit", set()
     for category in sorted(read_json(data / MANIFEST_NAME).get("categories", {})):
         step = None if progress is None else (lambda done, total, c=category: progress(f"fit {c}", done, total))
-        run = fit_dataset(data, category, "test", inputs.config, fits, inputs.priors.get(category), progress=step)
+        prior = inputs.priors.get(category)
+        run = fit_dataset(data, category, "test", inputs.config, fits, prior, progress=step)
         skipped += run.skipped
-    return fits
+        used.add(preset_used(inputs.config, prior))
+    return fits, "/".join(sorted(used))
 
 
 def scoring_models(body_model: Path | None) -> Callable[[str], BodyModel] | None:
@@ -232,13 +242,13 @@ def run_track(track: str, inputs: TrackInputs, progress: Progress | None = None)
     notes = [] if inputs.body_model is not None else [EMBEDDED_NOTE]
     body, body_name = fitting_body(inputs.body_model)
     data = _prepare_data(inputs, sequences, body, body_name, skipped)
-    fits = _fit(inputs, data, progress, skipped)
+    fits, presets = _fit(inputs, data, progress, skipped)
     ref = _reference(inputs, sequences, notes)
     pred = write_behave_results(fits, inputs.behave, track, body, ref, inputs.out / track / "results.pkl",
                                 scoring_models(inputs.body_model))
     result = None
     if ref is not None:
         result = _score(track, pred, ref, inputs)
-        result.method = f"hoirecon ({inputs.config.name})"
+        result.method = f"hoirecon ({presets})"
         write_report(result, inputs.out / track / "report")
     return TrackRun(track, pred, ref, result, skipped, notes)
