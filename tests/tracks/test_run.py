@@ -80,3 +80,34 @@ def test_the_preset_named_is_the_one_used() -> None:
     assert preset_used(get_preset("prior+contact"), None) == "contact"
     assert preset_used(get_preset("prior"), Path("p.pt")) == "prior"
     assert preset_used(get_preset("none"), None) == "none"
+
+
+@pytest.mark.slow
+def test_a_model_folder_fits_with_its_male_model_and_writes_for_each_gender(behave_tree: Path, ref: Path,
+                                                                             tmp_path: Path) -> None:
+    import pickle
+
+    import numpy as np
+
+    from hoirecon.body import load_body_model
+    from hoirecon.body.loading import embedded_model_path
+    from hoirecon.io.fits import load_fits
+    from hoirecon.tracks.world import BehaveCalibration, rest_pelvis
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for gender in ("male", "female"):  # no neutral file, as SMPL-H ships
+        shutil.copy(embedded_model_path(gender), folder / f"SMPL_{gender.upper()}.npz")
+    inputs = TrackInputs(behave_tree, behave_tree / "split.json", tmp_path / "out", FAST, body_model=folder, ref=ref)
+    run = run_track("human", inputs)
+    assert EMBEDDED_NOTE not in run.notes and run.result.counts["scored"] == run.result.counts["evaluated"]
+    seq = "Date03_Sub07_chairwood_sit"  # a female subject
+    fits = load_fits(tmp_path / "out" / "fit", "chairwood").columns
+    row = [str(i) for i in fits["image_id"]].index(f"{seq}_t0001.000_k1")
+    camera = BehaveCalibration(behave_tree).camera(seq, 1)
+    male, female = load_body_model(folder, "male"), load_body_model(folder, "female")
+    betas = fits["betas"][row:row + 1]
+    fitted_pelvis = (fits["transl"][row] + rest_pelvis(male, betas)[0]) @ camera.rotation.T + camera.translation
+    written = pickle.loads(run.results_path.read_bytes())[seq]
+    frame = written["frames"].index("t0001.000")
+    np.testing.assert_allclose(written["trans"][frame] + rest_pelvis(female, betas)[0], fitted_pelvis, atol=1e-5)
