@@ -20,6 +20,7 @@ fits once.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hoirecon.body import BodyModel, load_body_model
+from hoirecon.body.loading import find_model_file
 from hoirecon.data.format import MANIFEST_NAME
 from hoirecon.data.readers.behave import behave_templates, read_behave
 from hoirecon.data.readers.convert import convert
@@ -99,18 +101,11 @@ def fitting_body(path: Path | None) -> tuple[BodyModel, str]:
         return load_body_model(path), str(Path(path).resolve())
     for gender in ("neutral", "male"):
         try:
-            model = load_body_model(path, gender=gender)
-            return model, model_source(model, path, gender)
-        except (FileNotFoundError, ValueError):
+            file = find_model_file(path, gender)
+        except FileNotFoundError:
             continue
+        return load_body_model(file), str(file.resolve())  # the file is recorded: the fit loads the same one
     raise ValueError(f"{path}: no neutral or male body model file in this folder")
-
-
-def model_source(model: BodyModel, folder: Path, gender: str) -> str:
-    """The file a folder's model came from (recorded so the fit loads the same one)."""
-    from hoirecon.body.loading import find_model_file
-
-    return str(find_model_file(folder, gender).resolve())
 
 
 def _prepare_data(inputs: TrackInputs, sequences: list[str], body: BodyModel, body_name: str,
@@ -143,8 +138,6 @@ def _prepare_data(inputs: TrackInputs, sequences: list[str], body: BodyModel, bo
 
 def read_json(path: Path) -> object:
     """A JSON file's content (None when unreadable)."""
-    import json
-
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
