@@ -110,3 +110,12 @@ def test_bad_input_is_one_line_naming_it(args: list[str], message: str, tmp_path
     result = runner.invoke(app, ["rhobin", *filled, "--behave", str(tmp_path / "tree")])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_synth_behave_takes_the_seed_and_image_size_only(tmp_path: Path) -> None:
+    from hoirecon.cli.data_cmds import behave_layout_config
+
+    config = behave_layout_config({"seed": 3, "image_size": 96})
+    assert (config.seed, config.width) == (3, 96)
+    result = runner.invoke(app, ["synth", "--layout", "behave", "--train", "5", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 2 and "train" in result.output and not (tmp_path / "t" / "sequences").exists()

@@ -49,14 +49,16 @@ def synth(
                              help="Folder to write the dataset into (resumes a run of the same settings)."),
     force: bool = force_option("--out holds a dataset of other settings (it is regenerated in place)"),
     layout: str = choice_option("hoirecon", LAYOUTS, "hoirecon: our dataset format; behave: a small BEHAVE tree in the "
-                                "release's layout (two sequences, from the seed option) to try `hoirecon rhobin`.", "--layout"),
+                                "release's layout (two sequences; the seed and image size options apply) to try "
+                                "`hoirecon rhobin`.", "--layout"),
 ) -> None:
     """Generate a synthetic in-the-wild HOI dataset with ground truth and simulated estimator outputs."""
     try:
         config = args.build()
         if layout == "behave":
+            behave_config = behave_layout_config(args.given)
             with writing(out, folder=True):
-                write_behave_tree(out, BehaveLayoutConfig(seed=config.seed))
+                write_behave_tree(out, behave_config)
             console.print(f"wrote {out} (BEHAVE layout)")
             return
         if config.train + config.test == 0:
@@ -68,6 +70,16 @@ def synth(
     except INPUT_ERRORS as err:
         exit_with_error(err)
     console.print(f"wrote {out}")
+
+
+def behave_layout_config(given: dict) -> BehaveLayoutConfig:
+    """The BEHAVE tree of ``synth --layout behave`` from the synth options given (seed, image size as the width)."""
+    unused = sorted(set(given) - {"seed", "image_size"})
+    if unused:
+        raise typer.BadParameter(f"{', '.join(unused)} not used with --layout behave (only the seed and image size)",
+                                 param_hint="'--layout'")
+    default = BehaveLayoutConfig()
+    return BehaveLayoutConfig(seed=given.get("seed", default.seed), width=given.get("image_size", default.width))
 
 
 @data_app.command("check")
