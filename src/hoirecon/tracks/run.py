@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from hoirecon.body import BodyModel, load_body_model
 from hoirecon.body.loading import find_model_file
@@ -47,7 +48,7 @@ from hoirecon.fitting.pipeline import NO_PRIOR_FALLBACK, fit_dataset
 from hoirecon.fitting.single import with_centroid_keypoint
 from hoirecon.io.atomic import atomic_write_json
 from hoirecon.io.fits import fitted_categories, load_fits
-from hoirecon.tracks.keys import object_of, parse_image_id, read_split
+from hoirecon.tracks.keys import frame_folders, object_of, parse_image_id, read_split
 from hoirecon.tracks.reference import REFERENCE_KINECT, make_reference
 from hoirecon.tracks.submission import build_results, check_track, reference_order, world_rows, write_results
 from hoirecon.tracks.world import BehaveCalibration
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 EMBEDDED_NOTE = ("the embedded body was used (no --body-model): these numbers are not comparable to the "
                  "RHOBIN leaderboard, whose evaluator poses SMPL-H bodies")
 INPUTS_FILE = "inputs.json"
+T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
 """(stage, done, total) callback."""
 
@@ -108,8 +110,22 @@ def fitting_body(path: Path | None) -> tuple[BodyModel, str]:
     raise ValueError(f"{path}: no neutral or male body model file in this folder")
 
 
+def _frame_count(behave: Path, sequences: list[str]) -> int:
+    """Frame folders of the sequences (the views to read, one Kinect each)."""
+    calib = BehaveCalibration(behave)
+    return sum(len(frame_folders(calib.sequence_dir(s))) for s in sequences)
+
+
+def _counted(items: Iterable[T], total: int, progress: Progress | None) -> Iterator[T]:
+    """``items``, reporting ``("read frames", done, total)`` as they pass."""
+    for done, item in enumerate(items, start=1):
+        if progress is not None:
+            progress("read frames", min(done, total), total)
+        yield item
+
+
 def _prepare_data(inputs: TrackInputs, sequences: list[str], body: BodyModel, body_name: str,
-                  skipped: list[tuple[str, str]]) -> Path:
+                  skipped: list[tuple[str, str]], progress: Progress | None) -> Path:
     data = inputs.out / "data"
     record = {"behave": str(inputs.behave.resolve()), "sequences": sequences, "kinect": inputs.kinect,
               "body_model": body_name}
@@ -129,7 +145,8 @@ def _prepare_data(inputs: TrackInputs, sequences: list[str], body: BodyModel, bo
     templates = {name: with_centroid_keypoint(t) for name, t in behave_templates(root, objects).items()}
     reader = read_behave(inputs.behave, "test", sequences=sequences, views=[inputs.kinect], body_model=body,
                          templates=templates, truth=False, split_file=split)
-    report = convert(reader, data, "behave-rhobin", copy_images=False, templates=reader.templates, body_model=body_name)
+    report = convert(_counted(reader, _frame_count(inputs.behave, sequences), progress), data, "behave-rhobin",
+                     copy_images=False, templates=reader.templates, body_model=body_name)
     found = [(str(p.path), p.message) for p in reader.problems] + [(s.image_id, s.reason) for s in report.skipped]
     skipped += found
     atomic_write_json(marker, {"inputs": record, "skipped": found})
@@ -234,7 +251,7 @@ def run_track(track: str, inputs: TrackInputs, progress: Progress | None = None)
     skipped: list[tuple[str, str]] = []
     notes = [] if inputs.body_model is not None else [EMBEDDED_NOTE]
     body, body_name = fitting_body(inputs.body_model)
-    data = _prepare_data(inputs, sequences, body, body_name, skipped)
+    data = _prepare_data(inputs, sequences, body, body_name, skipped, progress)
     fits, presets = _fit(inputs, data, progress, skipped)
     ref = _reference(inputs, sequences, notes)
     pred = write_behave_results(fits, inputs.behave, track, body, ref, inputs.out / track / "results.pkl",
