@@ -3,6 +3,7 @@ their scores; the submission's keys, the coverage rule, and scores that move the
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def test_rhobin_end_to_end(tmp_path: Path) -> None:
     _invoke("export-rhobin", "--fits", out / "fit", "--out", tmp_path / "exported.pkl", "--behave", tree,
             "--ref", ref_path)
     exported = pickle.loads((tmp_path / "exported.pkl").read_bytes())
+    provenance = json.loads((tmp_path / "exported.pkl.provenance.json").read_text())
+    assert provenance["track"] == "joint" and provenance["ref"]["hash"] and provenance["fit_info"]
     for seq, entry in results["joint"].items():
         assert exported[seq]["frames"] == entry["frames"]
         np.testing.assert_allclose(exported[seq]["obj_trans"], entry["obj_trans"])

@@ -47,7 +47,8 @@ from hoirecon.fitting.optimize import FitConfig
 from hoirecon.fitting.pipeline import NO_PRIOR_FALLBACK, fit_dataset
 from hoirecon.fitting.single import with_centroid_keypoint
 from hoirecon.io.atomic import atomic_write_json
-from hoirecon.io.fits import fitted_categories, load_fits
+from hoirecon.io.fits import fitted_categories, load_fits, read_fit_info
+from hoirecon.io.provenance import file_hash
 from hoirecon.tracks.keys import frame_folders, object_of, parse_image_id, read_split
 from hoirecon.tracks.reference import REFERENCE_KINECT, make_reference
 from hoirecon.tracks.submission import build_results, check_track, reference_order, world_rows, write_results
@@ -192,7 +193,8 @@ def write_behave_results(fits: Path, behave: Path, track: str, body: BodyModel, 
                          scoring: Callable[[str], BodyModel] | None = None) -> Path:
     """``results.pkl`` of ``track`` at ``path`` from every category fitted under ``fits`` (BEHAVE
     images), in the world frame of the tree ``behave``, frames in ``ref``'s order when given;
-    ``scoring`` as in :func:`~hoirecon.tracks.submission.world_rows`.
+    ``scoring`` as in :func:`~hoirecon.tracks.submission.world_rows`. ``<path>.provenance.json``
+    beside it records the fits (their ``fit.json``), the tree and the reference.
 
     Raises:
         ValueError: no fits, or fits of images that are not BEHAVE frames.
@@ -205,7 +207,12 @@ def write_behave_results(fits: Path, behave: Path, track: str, body: BodyModel, 
         raise ValueError(f"{fits}: no fits (expected fits/<category>.npz)")
     genders = {key.sequence: calib.info(key.sequence).gender for key in rows}
     order = None if ref is None else reference_order(read_pickle(ref))
-    return write_results(build_results(rows, genders, track, order), path)
+    written = write_results(build_results(rows, genders, track, order), path)
+    atomic_write_json(path.with_name(path.name + ".provenance.json"), {
+        "track": track, "fits": str(Path(fits).resolve()), "fit_info": read_fit_info(fits),
+        "behave": str(Path(behave).resolve()), "frame": "BEHAVE world (colour camera k1)",
+        "ref": None if ref is None else {"path": str(Path(ref).resolve()), "hash": file_hash(ref)}})
+    return written
 
 
 def fits_are_behave(fits: Path) -> bool:
