@@ -17,13 +17,17 @@ from hoirecon.cli.common import (
     progress_bar,
     writing,
 )
-from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions
+from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions, choice_option
 from hoirecon.data import check_dataset
 from hoirecon.data.evidence import evidence_summary
+from hoirecon.data.synthetic.behave_layout import BehaveLayoutConfig, write_behave_tree
 from hoirecon.data.synthetic.generator import SynthConfig, check_existing, generate
 from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
 from hoirecon.objects import CATEGORIES
 from hoirecon.viz.preview import write_previews
+
+LAYOUTS = ("hoirecon", "behave")
+"""Layouts ``synth --layout`` writes."""
 
 data_app = typer.Typer(help="Inspect and validate dataset folders.", no_args_is_help=True)
 
@@ -44,10 +48,19 @@ def synth(
     out: Path = typer.Option(..., "--out", callback=check_output_folder,
                              help="Folder to write the dataset into (resumes a run of the same settings)."),
     force: bool = force_option("--out holds a dataset of other settings (it is regenerated in place)"),
+    layout: str = choice_option("hoirecon", LAYOUTS, "hoirecon: our dataset format; behave: a small BEHAVE tree in the "
+                                "release's layout (two sequences; the seed and image size options apply) to try "
+                                "`hoirecon rhobin`.", "--layout"),
 ) -> None:
     """Generate a synthetic in-the-wild HOI dataset with ground truth and simulated estimator outputs."""
     try:
         config = args.build()
+        if layout == "behave":
+            behave_config = behave_layout_config(args.given)
+            with writing(out, folder=True):
+                write_behave_tree(out, behave_config)
+            console.print(f"wrote {out} (BEHAVE layout)")
+            return
         if config.train + config.test == 0:
             raise typer.BadParameter("both are 0: nothing to generate", param_hint="'--train' / '--test'")
         check_existing(out, config, force)
@@ -57,6 +70,16 @@ def synth(
     except INPUT_ERRORS as err:
         exit_with_error(err)
     console.print(f"wrote {out}")
+
+
+def behave_layout_config(given: dict) -> BehaveLayoutConfig:
+    """The BEHAVE tree of ``synth --layout behave`` from the synth options given (seed, image size as the width)."""
+    unused = sorted(set(given) - {"seed", "image_size"})
+    if unused:
+        raise typer.BadParameter(f"{', '.join(unused)} not used with --layout behave (only the seed and image size)",
+                                 param_hint="'--layout'")
+    default = BehaveLayoutConfig()
+    return BehaveLayoutConfig(seed=given.get("seed", default.seed), width=given.get("image_size", default.width))
 
 
 @data_app.command("check")

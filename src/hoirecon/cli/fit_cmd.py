@@ -1,4 +1,4 @@
-"""CLI: ``hoirecon fit`` (a dataset split) and ``hoirecon export-rhobin``.
+"""CLI: ``hoirecon fit`` (a dataset split) and ``hoirecon export-rhobin`` (BEHAVE fits in the official keys).
 
 ``fit`` starts from a named preset of ``fitting.optimize.PRESETS``; every option under FitConfig
 and LossWeights replaces that field of the preset. One image is fitted by ``hoirecon reconstruct``
@@ -32,6 +32,8 @@ from hoirecon.fitting.export import export_submission as export
 from hoirecon.fitting.optimize import PRESETS, FitConfig, LossWeights, get_preset
 from hoirecon.fitting.pipeline import NO_PRIOR_FALLBACK, fit_dataset
 from hoirecon.fitting.ray_backend import BackendUnavailableError
+from hoirecon.tracks.run import fits_are_behave, fitting_body, scoring_models, write_behave_results
+from hoirecon.tracks.submission import TRACKS
 
 DEFAULT_PRESET = FitConfig().name
 FIT_RANGES = {"object_steps": AT_LEAST_0, "joint_steps": AT_LEAST_0, "lr": POSITIVE, "batch_size": AT_LEAST_1,
@@ -97,13 +99,36 @@ def export_rhobin(
     fits: Path = input_folder("Fit output folder (fits/<category>.npz).", "--fits"),
     out: Path = typer.Option(Path("results.pkl"), "--out", callback=check_output_file,
                              help="RHOBIN results.pkl to write (and <out>.provenance.json beside it)."),
-    gender: str = typer.Option("neutral", help="Gender recorded for every sequence."),
+    behave: Path = input_folder("BEHAVE root of fits made on BEHAVE frames: their calibration carries every fit "
+                                "into the world frame (camera k1), keyed by sequence and frame time.", "--behave",
+                                required=False),
+    track: str = choice_option("joint", TRACKS, "Which keys to write (BEHAVE fits): object, human or joint.",
+                               "--track"),
+    ref: Path = input_file("Reference ref.pkl (BEHAVE fits): frames in its order, others left out.", "--ref",
+                           required=False),
+    body_model: Path = typer.Option(None, "--body-model", exists=True,
+                                    help="Body model the fits were made with (BEHAVE fits; default: the embedded body)."),
+    gender: str = typer.Option("neutral", help="Gender recorded for every sequence (fits of other datasets)."),
     min_coverage: float = min_coverage_option("images of each fitted split"),
     force: bool = force_option("the categories were fitted on different datasets, some rows are not finite, or a "
                                "sequence is partial (unusable rows are left out)"),
 ) -> None:
-    """Export fits to the RHOBIN 2023 submission layout (one sequence per category)."""
+    """Export fits to the RHOBIN 2023 submission layout.
+
+    Fits of BEHAVE frames (image ids <sequence>_<frame>_k<k>) need --behave and are written in the
+    official keys (BEHAVE sequence names, frame times) and frame (camera k1). Fits of other datasets
+    become one sequence per category, in each image's camera.
+    """
     try:
+        if fits_are_behave(fits):
+            if behave is None:
+                raise ValueError(f"{fits}: these are fits of BEHAVE frames; give --behave ROOT so they are written "
+                                 "in BEHAVE's world frame under the official sequence and frame keys")
+            with writing(out, folder=False):
+                body, _ = fitting_body(body_model)
+                write_behave_results(fits, behave, track, body, ref, out, scoring_models(body_model))
+            console.print(f"wrote {out} ({track} track keys)", markup=False)
+            return
         with writing(out, folder=False):
             report = export(fits, out, gender, min_coverage=min_coverage, force=force)
     except INPUT_ERRORS as err:

@@ -246,3 +246,50 @@ def test_malformed_content_names_the_file(behave_tree) -> None:
     assert list(reader) == []
     (problem,) = reader.problems
     assert problem.path == str(info) and "malformed" in problem.message
+
+
+def test_truth_false_never_opens_the_fits(behave_tree, monkeypatch) -> None:
+    """The RHOBIN tracks read frames this way: the fit pickles are not even opened."""
+    import hoirecon.data.readers.behave_files as files
+
+    opened: list[Path] = []
+    real = files.load_pickle
+    monkeypatch.setattr(files, "load_pickle", lambda path: opened.append(path) or real(path))
+    with_truth = by_id(read_behave(behave_tree.root, body_model=behave_tree.body))
+    assert [p for p in opened if "fit0" in str(p)]  # the spy sees the fits when they are read
+    opened.clear()
+    without = by_id(read_behave(behave_tree.root, body_model=behave_tree.body, truth=False))
+    assert not [p for p in opened if "fit0" in str(p)]
+    assert set(without) == set(with_truth) and all(r.sample.gt is None for r in without.values())
+    for image_id, result in without.items():
+        np.testing.assert_allclose(result.sample.keypoints_2d, with_truth[image_id].sample.keypoints_2d)
+    with pytest.raises(ValueError, match="truth=False"):
+        read_behave(behave_tree.root, truth=False, object_evidence="annotation")
+
+
+def test_split_file_elsewhere(behave_tree, tmp_path: Path) -> None:
+    seq = sorted(p.name for p in (behave_tree.root / "sequences").iterdir() if p.is_dir())[0]
+    split = tmp_path / "mine.json"
+    split.write_text(json.dumps({"train": [], "test": [seq]}))
+    results = list(read_behave(behave_tree.root, "test", body_model=behave_tree.body, split_file=split))
+    assert results and {r.sequence for r in results} == {seq} and all(r.sample.split == "test" for r in results)
+
+
+def test_object_visible_ratio(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from hoirecon.data.readers.behave_files import object_visible_ratio
+
+    full = np.zeros((8, 10), np.uint8)
+    full[:, :5] = 255
+    visible = full.copy()
+    visible[:6] = 0
+    assert object_visible_ratio(tmp_path, 1) is None
+    Image.fromarray(full).save(tmp_path / "k1.obj_rend_full.png")
+    Image.fromarray(visible).save(tmp_path / "k1.obj_rend_mask.jpg")
+    assert object_visible_ratio(tmp_path, 1) == pytest.approx(0.25)
+    Image.fromarray(np.zeros((8, 10), np.uint8)).save(tmp_path / "k1.obj_rend_full.png")
+    assert object_visible_ratio(tmp_path, 1) == 0.0
+    (tmp_path / "k1.obj_rend_full.png").write_bytes(b"broken")
+    with pytest.raises(ValueError, match="unreadable"):
+        object_visible_ratio(tmp_path, 1)

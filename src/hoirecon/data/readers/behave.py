@@ -36,6 +36,7 @@ dataset's manifest. A frame whose fits are missing or broken is read without gro
 The ground truth (:mod:`~hoirecon.data.readers.behave_truth`) needs a body model (SMPL-H, per
 gender or one for all) for the true pelvis; without one ``sample.gt`` is None and the records
 use :data:`APPROX_REST_PELVIS`. Splits come from ``split.json`` (unlisted sequences are ``train``).
+With ``truth=False`` the fits are never opened (the RHOBIN tracks read their frames that way).
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ class BehaveReader(DatasetReader):
                  rest_pelvis: np.ndarray | None = None, object_evidence: str = "estimate",
                  estimate_joint_conf: float = ESTIMATE_JOINT_CONF,
                  max_correspondences: int = DEFAULT_MAX_CORRESPONDENCES,
-                 object_mask_names: Sequence[str] = OBJECT_MASK_NAMES) -> None:
+                 object_mask_names: Sequence[str] = OBJECT_MASK_NAMES, truth: bool = True,
+                 split_file: str | Path | None = None) -> None:
         super().__init__()
         if split not in (None, "train", "test"):
             raise ValueError(f"split: expected 'train', 'test' or None, got {split!r}")
@@ -137,6 +139,10 @@ class BehaveReader(DatasetReader):
         self.images, self.require_masks, self.min_conf = images, require_masks, min_keypoint_conf
         self.rest_pelvis = None if rest_pelvis is None else np.asarray(rest_pelvis, dtype=np.float64).reshape(3)
         self.object_evidence = check_object_evidence(object_evidence)
+        if not truth and self.object_evidence == "annotation":
+            raise ValueError("object_evidence='annotation' reads the object fits, which truth=False forbids")
+        self.truth = truth
+        self.split_path = self.root / SPLIT_FILE if split_file is None else Path(split_file)
         self.joint_conf, self.max_corr = estimate_joint_conf, max_correspondences
         self.mask_names = tuple(object_mask_names)
         if not self.mask_names:
@@ -156,7 +162,7 @@ class BehaveReader(DatasetReader):
                           "Date<xx>_Sub<xx>_<object>_<action> sequence folders)")
 
     def _read_split(self) -> dict[str, set[str]]:
-        return read_optional_split(self.root / SPLIT_FILE, self.split, read_behave_split)
+        return read_optional_split(self.split_path, self.split, read_behave_split)
 
     def _sequence_split(self, name: str) -> str:
         return "test" if name in self.split_sets.get("test", set()) else "train"
@@ -206,7 +212,10 @@ class BehaveReader(DatasetReader):
         return self.body_model is not None or self.rest_pelvis is not None
 
     def _fits(self, frame: Path, info: SequenceInfo) -> FrameFits | None:
-        """The frame's fits (ground truth), or None (reported) when they cannot be read."""
+        """The frame's fits (ground truth), or None (reported) when they cannot be read; never
+        read with ``truth=False``."""
+        if not self.truth:
+            return None
         try:
             return read_fits(frame, info, pick_body_model(self.body_model, info.gender), self.rest_pelvis)
         except SampleError as err:
@@ -325,7 +334,8 @@ def read_behave(root: str | Path, split: str | None = None, *, sequences: Sequen
                 rest_pelvis: np.ndarray | None = None, object_evidence: str = "estimate",
                 estimate_joint_conf: float = ESTIMATE_JOINT_CONF,
                 max_correspondences: int = DEFAULT_MAX_CORRESPONDENCES,
-                object_mask_names: Sequence[str] = OBJECT_MASK_NAMES) -> BehaveReader:
+                object_mask_names: Sequence[str] = OBJECT_MASK_NAMES, truth: bool = True,
+                split_file: str | Path | None = None) -> BehaveReader:
     """Open a BEHAVE tree for reading; iterate the result for :class:`ReaderResult` s.
 
     Args:
@@ -347,6 +357,9 @@ def read_behave(root: str | Path, split: str | None = None, *, sequences: Sequen
         estimate_joint_conf: confidence of estimated joints without an OpenPose counterpart.
         max_correspondences: correspondences kept per view (the strongest).
         object_mask_names: object mask file names ``k<k>.<name>.{png,jpg}``, in order of preference.
+        truth: read the fits (``person/fit02``, ``<object>/fit01``) into ``sample.gt``; False
+            never opens them (a run that must see evidence only), so samples have no gt.
+        split_file: the split file (default ``<root>/split.json``).
 
     Raises:
         FileNotFoundError: ``root`` does not exist. LayoutError: no BEHAVE layout under it, or
@@ -356,4 +369,5 @@ def read_behave(root: str | Path, split: str | None = None, *, sequences: Sequen
                         templates=templates, images=images, require_masks=require_masks,
                         min_keypoint_conf=min_keypoint_conf, rest_pelvis=rest_pelvis,
                         object_evidence=object_evidence, estimate_joint_conf=estimate_joint_conf,
-                        max_correspondences=max_correspondences, object_mask_names=object_mask_names)
+                        max_correspondences=max_correspondences, object_mask_names=object_mask_names,
+                        truth=truth, split_file=split_file)

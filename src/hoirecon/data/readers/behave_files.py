@@ -22,6 +22,9 @@ Conventions, as established from the BEHAVE toolkit:
 * Masks ``k<k>.person_mask.{png,jpg}`` and ``k<k>.obj_rend_mask.{png,jpg}`` (older releases:
   ``k<k>.obj_mask.*``). The name says the latter are rendered, presumably from the object
   registration; a protocol that must not see it can name its own segmentation's masks instead.
+  ``k<k>.obj_rend_full.{png,jpg}`` is the object's rendering without occlusion; the visible
+  fraction of the object is ``|obj_rend_mask| / |obj_rend_full|`` (pixels above mid-grey), the
+  ratio the RHOBIN reference calls ``occ_ratios`` and filters at 0.3.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from hoirecon.data.readers.common import (
@@ -193,6 +197,32 @@ def object_mask_file(frame: Path, k: int, names: tuple[str, ...] = OBJECT_MASK_N
     """``k<k>.<name>.png``, then ``.jpg``, for each of ``names`` in turn (by default
     ``obj_rend_mask``, then the older releases' ``obj_mask``)."""
     return first_existing([frame / f"k{k}.{stem}.{ext}" for stem in names for ext in ("png", "jpg")])
+
+
+OBJECT_FULL_MASK = "obj_rend_full"
+"""The object's rendering without occlusion (the denominator of the visible fraction)."""
+
+
+def _mask_pixels(path: Path) -> int:
+    """Pixels above mid-grey in a mask file (JPEG masks are lossy); SampleError when unreadable."""
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise SampleError(path, "unreadable mask image")
+    return int((image > 127).sum())
+
+
+def object_visible_ratio(frame: Path, k: int) -> float | None:
+    """The visible fraction of the object in view ``k``: ``|obj_rend_mask| / |obj_rend_full|``.
+
+    None when either mask is missing; 0 when the full rendering is empty (the object is outside
+    the image). Raises SampleError for an unreadable mask.
+    """
+    visible = object_mask_file(frame, k, ("obj_rend_mask",))
+    full = object_mask_file(frame, k, (OBJECT_FULL_MASK,))
+    if visible is None or full is None:
+        return None
+    total = _mask_pixels(full)
+    return 0.0 if total == 0 else min(1.0, _mask_pixels(visible) / total)
 
 
 @guarded(lambda path, *_: path)

@@ -3,8 +3,9 @@
 A sequence's object name comes from its ``obj_name`` key or, as in BEHAVE sequence names
 (``Date03_Sub04_chairwood_sit``), the third ``_``-separated part. The mesh is looked up in the
 reference's ``templates`` (``{"verts": (V, 3), "faces": (F, 3), "symmetries": [...]}``, where a
-symmetry is a (4, 4) transform or an ``(R (3, 3), t (3,))`` pair), then among the built-in
-categories. The identity is always among the symmetries.
+symmetry is the official evaluator's ``{"R": (3, 3), "t": (3, 1)}`` dict (BOP's layout), a (4, 4)
+transform or an ``(R (3, 3), t (3,))`` pair), then among the built-in categories. The identity is
+always among the symmetries.
 """
 
 from __future__ import annotations
@@ -38,16 +39,18 @@ def _symmetries(raw: Any, where: str) -> RigidTransform:
     rots, trans = [], []
     for k, item in enumerate(raw if raw is not None else []):
         try:
-            if isinstance(item, (tuple, list)) and len(item) == 2:
+            if isinstance(item, dict):
+                rot, t = np.asarray(item["R"], float), np.asarray(item["t"], float).reshape(3)
+            elif isinstance(item, (tuple, list)) and len(item) == 2:
                 rot, t = np.asarray(item[0], float), np.asarray(item[1], float).reshape(3)
             else:
                 matrix = np.asarray(item, float)
                 rot, t = matrix[:3, :3], matrix[:3, 3]
             if rot.shape != (3, 3):
                 raise ValueError(f"rotation shape {rot.shape}")
-        except (TypeError, ValueError, IndexError) as error:
-            raise EvalInputError(f"{where}: symmetries[{k}]: expected a (4, 4) transform or "
-                                 f"an (R, t) pair ({error})") from error
+        except (TypeError, ValueError, IndexError, KeyError) as error:
+            raise EvalInputError(f"{where}: symmetries[{k}]: expected an {{'R', 't'}} dict, a (4, 4) "
+                                 f"transform or an (R, t) pair ({error})") from error
         rots.append(rot)
         trans.append(t)
     if not rots:
