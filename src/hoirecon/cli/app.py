@@ -18,6 +18,7 @@ from hoirecon.cli.guard import GuardedGroup
 from hoirecon.cli.occlusion_cmd import occlusion
 from hoirecon.cli.prior_cmds import group, train
 from hoirecon.cli.reconstruct_cmd import reconstruct
+from hoirecon.cli.study_cmds import study_app
 
 app = typer.Typer(
     name="hoirecon",
@@ -39,6 +40,7 @@ app.command("export-rhobin")(export_rhobin)
 app.command()(demo)
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
+app.add_typer(study_app, name="study")
 
 
 @app.callback()
