@@ -37,7 +37,7 @@ from hoirecon.data.templates import dataset_template
 from hoirecon.eval.contact_truth import ContactCounts, contact_truth
 from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.occlusion import compute_occlusion_maps, contacts, image_occlusion, posed_vertices
-from hoirecon.fitting.optimize import LossWeights, get_preset
+from hoirecon.fitting.optimize import get_preset
 from hoirecon.fitting.pipeline import fit_dataset
 from hoirecon.io.fits import load_fits
 from hoirecon.io.masks import load_mask
@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=96)
     parser.add_argument("--test", type=int, default=16)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--weights", type=float, nargs="+", default=[LossWeights().contact or 0.002, 0.02, 0.2])
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.0005, 0.002, 0.02])
     parser.add_argument("--no-sweep", action="store_true", help="Only measure the candidates.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)

@@ -118,7 +118,7 @@ def surface_chamfer(pred_vertices: Any, pred_faces: Any, gt_vertices: Any, gt_fa
     here the two draws use the two seeds :func:`~hoirecon.eval.sampling.independent_seeds` makes
     from ``seed`` and ``key`` (e.g. frame number and mesh role), so the numbers are repeatable.
     Because the draws are independent, a perfect prediction scores the sampling floor (about the
-    mean spacing of the samples, e.g. ~0.9 cm for a body with 10,000 samples), not 0.
+    mean spacing of the samples: about 1.3 cm for a body with 10,000 samples, 1.7 cm with 6,000), not 0.
 
     Args:
         pred_vertices: (V, 3) predicted mesh. pred_faces: (F, 3) its triangles.
