@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.fitting.optimize import get_preset
 from hoirecon.fitting.pipeline import fit_dataset
@@ -75,8 +76,14 @@ def test_bad_inputs_name_the_problem(case: StudyCase, tmp_path: Path) -> None:
         make_study(case.data, case.fits, tmp_path / "x.html", categories=["baseball_bat"])
     with pytest.raises(ValueError, match="pairs"):
         make_study(case.data, case.fits, tmp_path / "x.html", pairs=0)
-    assert len(common_images(__import__("hoirecon.data", fromlist=["load_dataset"]).load_dataset(case.data),
-                             case.fits, None)) == 4
+    assert len(common_images(load_dataset(case.data), case.fits, None)) == 4
+    other = tmp_path / "other"
+    shutil.copytree(case.fits[1], other)
+    info = json.loads((other / "fit.json").read_text())
+    (other / "fit.json").write_text(json.dumps({**info, "dataset_hash": "0" * 16}))
+    with pytest.raises(ValueError, match="another dataset"):
+        make_study(case.data, (case.fits[0], other), tmp_path / "x.html")
+    assert make_study(case.data, (case.fits[0], other), tmp_path / "x.html", pairs=1, force=True).pairs == 1
 
 
 class DevTools:

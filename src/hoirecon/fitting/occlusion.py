@@ -17,7 +17,13 @@ basketball at 256 px). C_h at dilation 5%: eta 0 -> P 0.11 / R 0.52 (128 px), 0.
 (256 px); eta 0.15 -> 0.19 / 0.52 and 0.09 / 0.76; eta 0.2 starts losing recall (0.48, 0.72)
 and at 0.3 the bat's sets vanish. 3% dilation halves the recall (0.30, 0.33 at eta 0.1) for
 no precision gain. Precision stays low by nature: the silhouette band also covers vertices
-on the far side of the hand or foot.
+on the far side of the hand or foot. On the generator's detector-like evidence the candidates
+are weaker still (``bench/bench_contact.py``, docs/contact.md: C_h precision 0.01-0.4).
+
+``image_occlusion(..., faces=...)`` adds a depth-order test from the masks (a vertex must lie
+on the layer of its mesh that the visible silhouette allows at its pixel). Measured with the
+bench it lowers recall by a third or more without raising precision (a grasp touches both
+layers), so the fit does not use it.
 """
 
 from __future__ import annotations
