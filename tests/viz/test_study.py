@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.fitting.optimize import get_preset
 from hoirecon.fitting.pipeline import fit_dataset
-from hoirecon.viz.study import common_images, key_path_for, make_study, method_labels
+from hoirecon.viz.study import common_images, draw_pairs, key_path_for, make_study, method_labels
 from hoirecon.viz.study_key import load_key
 from hoirecon.viz.study_score import score_responses
 
@@ -45,28 +46,34 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> StudyCase:
 
 
 def test_page_is_self_contained_and_blind(case: StudyCase, tmp_path: Path) -> None:
-    files = make_study(case.data, case.fits, tmp_path / "study.html", pairs=3, seed=1)
-    assert files.pairs == 3 and files.key == key_path_for(files.page) == tmp_path / "study.key.json"
+    files = make_study(case.data, case.fits, tmp_path / "study.html", pairs=2, seed=1)
+    assert files.pairs == 2 and files.key == key_path_for(files.page) == tmp_path / "study.key.json"
     page = files.page.read_text()
     key = load_key(files.key)
     assert key.methods == method_labels(case.fits) == ("start", "fitted")  # same preset: folder names
-    assert page.count('<section class="pair"') == 3 and page.count("data:image/png;base64,") == 9
+    assert page.count('<section class="pair"') == 2 and page.count("data:image/png;base64,") == 6
     assert "http://" not in page and "https://" not in page  # nothing fetched from the network
     for secret_part in (key.secret, *key.methods, *key.fits):
         assert secret_part not in page
-    assert key.sealed in page and key.tag in page and len(key.image_ids) == 3
+    assert key.sealed in page and key.tag in page and len(key.image_ids) == 2
 
 
-def test_sides_are_random_per_pair_and_follow_the_seed(case: StudyCase, tmp_path: Path) -> None:
-    sides, orders = set(), set()
-    for seed in range(4):
-        key = load_key(make_study(case.data, case.fits, tmp_path / f"s{seed}.html", pairs=4, seed=seed).key)
-        sides.add(tuple(key.left_methods()))
-        orders.add(key.image_ids)
-    assert len(sides) > 1 and len(orders) > 1
-    again = load_key(make_study(case.data, case.fits, tmp_path / "again.html", pairs=4, seed=3).key)
-    assert (tuple(again.left_methods()), again.image_ids) == (tuple(key.left_methods()), key.image_ids)
-    assert again.sealed != key.sealed or again.study_id != key.study_id  # a fresh secret every time
+def test_sides_are_fair_coins_and_follow_the_seed() -> None:
+    candidates = [("c", f"img{i}") for i in range(200)]
+    chosen, left = draw_pairs(candidates, 150, seed=4)
+    assert len(chosen) == 150 and len(set(chosen)) == 150 and chosen != candidates[:150]  # shuffled
+    assert 0.4 < np.mean(left) < 0.6 and draw_pairs(candidates, 150, seed=4) == (chosen, left)
+    other = draw_pairs(candidates, 150, seed=5)
+    assert other[0] != chosen and other[1] != left
+    assert draw_pairs(candidates[:3], 10, seed=0)[0].__len__() == 3
+
+
+def test_page_follows_the_drawn_sides(case: StudyCase, tmp_path: Path) -> None:
+    files = make_study(case.data, case.fits, tmp_path / "study.html", pairs=2, seed=7)
+    key = load_key(files.key)
+    candidates = common_images(load_dataset(case.data), case.fits, None)
+    chosen, left = draw_pairs(candidates, 2, seed=7)
+    assert key.image_ids == tuple(i for _, i in chosen) and key.left_methods() == left
 
 
 def test_bad_inputs_name_the_problem(case: StudyCase, tmp_path: Path) -> None:

@@ -150,6 +150,14 @@ def method_labels(folders: tuple[Path, Path]) -> tuple[str, str]:
     return labels
 
 
+def draw_pairs(candidates: list[tuple[str, str]], pairs: int, seed: int) -> tuple[list[tuple[str, str]], list[int]]:
+    """At most ``pairs`` of the candidate images in random order, and for each the index (0/1) of
+    the method shown on the left, a fair coin per pair; repeatable for a seed."""
+    rng = np.random.default_rng(seed)
+    chosen = [candidates[i] for i in rng.permutation(len(candidates))[:pairs]]
+    return chosen, [int(b) for b in rng.integers(0, 2, len(chosen))]
+
+
 def make_study(data: str | Path, fits: tuple[str | Path, str | Path], out: str | Path, pairs: int = 30,
                seed: int = 0, categories: list[str] | None = None, key_out: str | Path | None = None,
                title: str = "Which 3D reconstruction is better?", force: bool = False) -> StudyFiles:
@@ -172,9 +180,7 @@ def make_study(data: str | Path, fits: tuple[str | Path, str | Path], out: str |
     candidates = common_images(dataset, folders, categories)
     if not candidates:
         raise ValueError(f"no image is fitted in both {folders[0]} and {folders[1]}")
-    rng = np.random.default_rng(seed)
-    chosen = [candidates[i] for i in rng.permutation(len(candidates))[:pairs]]
-    left = [int(b) for b in rng.integers(0, 2, len(chosen))]
+    chosen, left = draw_pairs(candidates, pairs, seed)
     page_pairs, kept_ids, kept_left = _render_pairs(dataset, folders, chosen, left)
     if not page_pairs:
         raise ValueError("no pair could be drawn (see the log for why)")
@@ -215,5 +221,5 @@ def _render_pairs(data: Dataset, folders: tuple[Path, Path], chosen: list[tuple[
     return out, ids, sides
 
 
-__all__ = ["StudyFiles", "StudyKey", "common_images", "key_path_for", "make_study", "method_label", "method_labels",
+__all__ = ["StudyFiles", "StudyKey", "common_images", "draw_pairs", "key_path_for", "make_study", "method_label", "method_labels",
            "pair_pictures"]
