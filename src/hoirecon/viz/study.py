@@ -69,8 +69,9 @@ def _fit_height(image: np.ndarray, height: int) -> np.ndarray:
 
 
 def _panel(overlay: np.ndarray, side: np.ndarray) -> np.ndarray:
-    """Overlay and side view side by side at one height (at most :data:`MAX_HEIGHT`)."""
-    height = min(MAX_HEIGHT, overlay.shape[0])
+    """Overlay and side view side by side at one height: the overlay's, raised to the side view's
+    for small photos (so the side view keeps its detail) and capped at :data:`MAX_HEIGHT`."""
+    height = min(MAX_HEIGHT, max(overlay.shape[0], side.shape[0]))
     gap = np.full((height, 6, 3), 255, np.uint8)
     return np.concatenate([_fit_height(overlay, height), gap, _fit_height(side, height)], axis=1)
 
