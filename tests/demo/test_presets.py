@@ -8,8 +8,9 @@ WildHOI protocol. The object translation error (human frame) is what the prior e
 The evidence is the generator's default (``realistic``: detector-like COCO-17 keypoints, noisy
 masks, an HMR-like body from which the camera is derived). On this split (median object
 translation error) ``none`` gives 63.8 cm, ``prior`` 34.1 cm (ratio 0.53) and ``prior+contact``
-25.7 cm (0.40): the pair halves the error, the prior alone does not (it did, 0.44, on the earlier
-too-clean evidence), so the prior-only test asks for a cut of at least a third.
+30.4 cm (0.48; 25.7 cm before the contact loss followed eq. 14 at its re-tuned weight): the pair
+halves the error, the prior alone does not (it did, 0.44, on the earlier too-clean evidence), so
+the prior-only test asks for a cut of at least a third.
 """
 
 

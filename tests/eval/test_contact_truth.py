@@ -12,7 +12,7 @@ import pytest
 from hoirecon.body import load_body_model
 from hoirecon.data.dataset import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
-from hoirecon.eval.contact_truth import contact_truth, precision_recall
+from hoirecon.eval.contact_truth import ContactCounts, contact_truth, precision_recall
 from hoirecon.fitting.body_parts import body_part_vertices
 from hoirecon.objects import get_category_template
 
@@ -22,6 +22,16 @@ def test_precision_recall_of_id_sets() -> None:
     assert (scores.precision, scores.recall) == (0.5, 2 / 3)
     empty = precision_recall(np.array([], int), np.array([1]))
     assert math.isnan(empty.precision) and empty.recall == 0.0
+
+
+def test_counts_micro_average_over_images() -> None:
+    counts = ContactCounts()
+    counts.add(np.array([1, 2, 3, 4]), np.array([2, 4, 9]))  # 2 hits of 4 predicted, 3 true
+    counts.add(np.array([7]), np.array([7, 8]))  # 1 of 1, 2 true
+    scores = counts.result()
+    # micro: (2 + 1) / (4 + 1) and (2 + 1) / (3 + 2), not the mean of the per-image ratios
+    assert (scores.precision, scores.recall) == (0.6, 0.6)
+    assert math.isnan(ContactCounts().result().precision)
 
 
 def test_true_contacts_of_a_held_bat_are_on_the_hands(tmp_path: Path) -> None:

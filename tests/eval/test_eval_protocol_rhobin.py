@@ -47,7 +47,9 @@ def test_perfect_submission_scores_perfectly_on_every_track(rhobin_case: dict) -
     assert human.summary["pck"] == 100.0 and human.summary["auc"] == pytest.approx(1.0)
     assert human.summary["mpjae_deg"] == pytest.approx(0.0, abs=1e-4)
     joint = evaluate_joint_files(pred, ref, models, samples=600)
-    assert joint.summary["smpl_cd_mm"] == pytest.approx(0.0, abs=1e-6)
+    denser = evaluate_joint_files(pred, ref, models, samples=2400)
+    # independent draws on prediction and truth: the sampling floor, not 0, falling with the count
+    assert 0 < denser.summary["smpl_cd_mm"] < 0.7 * joint.summary["smpl_cd_mm"]
     assert joint.method == "mine" and joint.settings["unit"] == "mm"
     assert joint.counts["evaluated"] == 20
 

@@ -1,4 +1,4 @@
-"""WildHOI protocol on a tiny dataset and fits: zeros when perfect, cm units, symmetries."""
+"""WildHOI protocol on a tiny dataset and fits: the sampling floor when perfect, cm units, symmetries."""
 
 from __future__ import annotations
 
@@ -17,24 +17,30 @@ from hoirecon.objects import get_category_template
 SAMPLES = 2000
 
 
-def test_perfect_prediction_scores_zero(fit_case: dict) -> None:
+def test_perfect_prediction_scores_the_sampling_floor(fit_case: dict) -> None:
     result = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
     assert result.protocol == "wildhoi" and result.method == "tiny"
-    assert result.summary == {"smpl_cd_cm": 0.0, "object_cd_cm": 0.0, "rot_err_deg": 0.0,
-                              "trans_err_cm": 0.0}
+    assert result.summary["rot_err_deg"] == 0.0 and result.summary["trans_err_cm"] == 0.0
+    # prediction and truth are sampled independently: a perfect fit scores the sampling floor,
+    # above 0 (a shared seed would give exactly 0) and shrinking with more samples
+    assert 0.5 < result.summary["smpl_cd_cm"] < 5.0 and 0.0 < result.summary["object_cd_cm"] < 5.0
+    denser = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=4 * SAMPLES)
+    assert denser.summary["smpl_cd_cm"] < 0.7 * result.summary["smpl_cd_cm"]
     assert result.counts["scored"] == 4 and len(result.table) == 4
 
 
 def test_object_offset_of_10_cm_reads_10_cm(fit_case: dict, eval_fx) -> None:
+    perfect = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
     gt = fit_case["gt"]
     moved = eval_fx.perturbed(gt, object_translation=gt["object_translation"] + [0.0, 0.1, 0.0])
     eval_fx.write_fits(fit_case["fits"], moved)
     result = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
     assert result.summary["trans_err_cm"] == pytest.approx(10.0, abs=1e-9)
     assert result.summary["rot_err_deg"] == pytest.approx(0.0, abs=1e-6)
-    assert result.summary["smpl_cd_cm"] == 0.0
-    # the object moved 10 cm, so its chamfer is positive and at most the two-way 10 cm
-    assert 0.5 < result.summary["object_cd_cm"] <= 20.0 + 1e-9
+    assert result.summary["smpl_cd_cm"] == perfect.summary["smpl_cd_cm"]  # same body, same draws
+    # the object moved 10 cm, so its chamfer is well above the floor and at most the two-way 10 cm
+    floor = perfect.summary["object_cd_cm"]
+    assert floor + 0.5 < result.summary["object_cd_cm"] <= 20.0 + floor
 
 
 def test_rotation_by_declared_symmetry_has_no_rotation_error(fit_case: dict, eval_fx) -> None:
@@ -55,10 +61,11 @@ def test_rotation_by_declared_symmetry_has_no_rotation_error(fit_case: dict, eva
 
 def test_body_error_is_in_centimetres(fit_case: dict, eval_fx) -> None:
     gt = fit_case["gt"]
+    perfect = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
     eval_fx.write_fits(fit_case["fits"], eval_fx.perturbed(gt, body_pose=gt["body_pose"] + 0.3))
     result = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
-    assert 0.05 < result.summary["smpl_cd_cm"] < 100.0
-    assert result.summary["object_cd_cm"] == 0.0
+    assert perfect.summary["smpl_cd_cm"] + 0.05 < result.summary["smpl_cd_cm"] < 100.0
+    assert result.summary["object_cd_cm"] == perfect.summary["object_cd_cm"]
 
 
 def test_missing_and_bad_fits_are_counted_and_skipped(fit_case: dict, eval_fx) -> None:

@@ -7,6 +7,7 @@ from scipy.spatial.transform import Rotation
 
 from hoirecon.eval.sampling import (
     behave_object_vertices,
+    independent_seeds,
     sample_surface,
     wildhoi_object_vertices,
 )
@@ -23,6 +24,17 @@ def test_repeatable_for_a_seed() -> None:
     assert first.shape == (500, 3)
     np.testing.assert_array_equal(sample_surface(VERTS, FACES, 500, seed=3), first)
     assert not np.array_equal(sample_surface(VERTS, FACES, 500, seed=4), first)
+
+
+def test_independent_seeds_differ_and_repeat() -> None:
+    pred, truth = independent_seeds(0, 7, 1)
+    assert pred != truth
+    assert independent_seeds(0, 7, 1) == (pred, truth)
+    assert independent_seeds(0, 8, 1) != (pred, truth) and independent_seeds(1, 7, 1) != (pred, truth)
+    a, b = (sample_surface(VERTS, FACES, 100, s) for s in (pred, truth))
+    assert not np.isclose(a, b).all(axis=1).any()  # no sample shared between the two draws
+    with pytest.raises(ValueError, match="key"):
+        independent_seeds(0, -1)
 
 
 def test_area_weighted() -> None:

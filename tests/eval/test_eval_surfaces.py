@@ -7,7 +7,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from hoirecon.eval.metrics import chamfer_distance, procrustes_align
+from hoirecon.eval.metrics import chamfer_distance, procrustes_align, surface_chamfer
+from hoirecon.eval.sampling import sample_surface
 
 
 def _similarity(points: np.ndarray, seed: int) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
@@ -51,6 +52,31 @@ def test_chamfer_accepts_torch() -> None:
     expected = chamfer_distance(a, b)
     got = chamfer_distance(torch.tensor(a, dtype=torch.float64), torch.tensor(b))
     assert got == pytest.approx(expected)
+
+
+def _unit_square() -> tuple[np.ndarray, np.ndarray]:
+    verts = np.array([[0.0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]])
+    return verts, np.array([[0, 1, 2], [0, 2, 3]])
+
+
+def test_surface_chamfer_draws_prediction_and_truth_independently() -> None:
+    verts, faces = _unit_square()
+    # the same mesh twice: a shared seed would draw the same points and give exactly 0
+    assert chamfer_distance(sample_surface(verts, faces, 400, 5), sample_surface(verts, faces, 400, 5)) == 0.0
+    floor = surface_chamfer(verts, faces, verts, faces, 400, 5, 0)
+    # two independent uniform draws of n points on a unit square: mean nearest distance about
+    # 0.5 / sqrt(n) each way, so the two-way floor is near 1 / sqrt(400) = 0.05
+    assert 0.03 < floor < 0.08
+    assert surface_chamfer(verts, faces, verts, faces, 400, 5, 0) == floor  # repeatable
+    assert surface_chamfer(verts, faces, verts, faces, 400, 5, 1) != floor  # the key changes the draws
+    assert surface_chamfer(verts, faces, verts, faces, 6400, 5, 0) < 0.4 * floor
+
+
+def test_surface_chamfer_sees_a_shift_above_the_floor() -> None:
+    verts, faces = _unit_square()
+    floor = surface_chamfer(verts, faces, verts, faces, 2000, 0, 3)
+    lifted = surface_chamfer(verts + [0.0, 0.0, 0.1], faces, verts, faces, 2000, 0, 3)
+    assert 0.2 - 0.01 < lifted < 0.2 + floor
 
 
 def test_procrustes_recovers_known_similarity() -> None:

@@ -22,7 +22,9 @@ from hoirecon.fitting.occlusion import (
     compute_occlusion_maps,
     contact_sets,
     contacts,
+    depth_order_consistent,
     dilation_radius,
+    facing_camera,
     image_occlusion,
     mean_maps,
     overlap_region,
@@ -90,6 +92,39 @@ def test_vertices_in_the_overlap_get_one_and_the_others_zero() -> None:
     np.testing.assert_array_equal(vertices_in_region(body, K, np.ones((100, 100), bool)),
                                   [True, True, True, True, False, False])
     assert dilation_radius((100, 100), 0.03) == 3 and dilation_radius((10, 10), 0.01) == 1
+
+
+def test_facing_follows_the_winding() -> None:
+    tri = np.array([[0.0, 0.0, 2.0], [1.0, 0.0, 2.0], [0.0, 1.0, 2.0]])
+    # counter-clockwise seen from the camera (x right, y down): the normal is -z, towards it
+    assert facing_camera(tri, np.array([[0, 2, 1]])).all()
+    assert not facing_camera(tri, np.array([[0, 1, 2]])).any()
+
+
+def test_depth_order_keeps_the_layer_the_masks_allow() -> None:
+    human, obj = _touching_masks()  # human x 10..49, object x 50..94 (rows 40..59)
+    points = _at_pixels([(45, 50), (55, 50), (97, 50)])  # human pixel, object pixel, neither
+    front, back = np.array([True, True, True]), np.array([False, False, False])
+    # a body vertex under the visible object touches it with its front layer; under visible human
+    # pixels the object is behind the body, so only the back layer can touch it
+    assert depth_order_consistent(points, front, K, human, obj, "human").tolist() == [False, True, True]
+    assert depth_order_consistent(points, back, K, human, obj, "human").tolist() == [True, False, True]
+    assert depth_order_consistent(points, front, K, human, obj, "object").tolist() == [True, False, True]
+    assert depth_order_consistent(points, back, K, human, obj, "object").tolist() == [False, True, True]
+    with pytest.raises(ValueError, match="side"):
+        depth_order_consistent(points, front, K, human, obj, "both")
+
+
+def test_image_occlusion_with_faces_drops_the_wrong_layer() -> None:
+    human, obj = _touching_masks()
+    quad = _at_pixels([(47, 48), (49, 48), (47, 52), (49, 52)])  # in the band, on human pixels
+    toward, away = np.array([[0, 2, 1], [1, 2, 3]]), np.array([[0, 1, 2], [1, 3, 2]])
+    thing = _at_pixels([(51, 50)])
+    tri = np.array([[0, 0, 0]])
+    plain = image_occlusion("x", quad, thing, K, human, obj, dilation=0.03)
+    assert plain.human_ids.tolist() == [0, 1, 2, 3]
+    assert image_occlusion("x", quad, thing, K, human, obj, 0.03, faces=(away, tri)).human_ids.tolist() == [0, 1, 2, 3]
+    assert image_occlusion("x", quad, thing, K, human, obj, 0.03, faces=(toward, tri)).human_ids.tolist() == []
 
 
 def test_contact_sets_keep_occluded_vertices_above_eta_with_their_weights() -> None:

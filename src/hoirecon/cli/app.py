@@ -19,6 +19,7 @@ from hoirecon.cli.occlusion_cmd import occlusion
 from hoirecon.cli.prior_cmds import group, train
 from hoirecon.cli.reconstruct_cmd import reconstruct
 from hoirecon.cli.rhobin_cmds import rhobin_app
+from hoirecon.cli.study_cmds import study_app
 
 app = typer.Typer(
     name="hoirecon",
@@ -41,6 +42,7 @@ app.command()(demo)
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 app.add_typer(rhobin_app, name="rhobin")
+app.add_typer(study_app, name="study")
 
 
 @app.callback()

@@ -65,3 +65,23 @@ def precision_recall(predicted: np.ndarray, truth: np.ndarray) -> PrecisionRecal
     precision = hits / len(predicted) if len(predicted) else float("nan")
     recall = hits / len(truth) if len(truth) else float("nan")
     return PrecisionRecall(precision=precision, recall=recall)
+
+
+@dataclass
+class ContactCounts:
+    """Micro-averaged precision/recall over many images: hits and set sizes summed first."""
+
+    hits: int = 0
+    predicted: int = 0
+    true: int = 0
+
+    def add(self, predicted: np.ndarray, truth: np.ndarray) -> None:
+        """Count one image's predicted ids (N,) against its true ids (M,)."""
+        self.hits += len(np.intersect1d(predicted, truth))
+        self.predicted += len(np.unique(predicted))
+        self.true += len(np.unique(truth))
+
+    def result(self) -> PrecisionRecall:
+        """Precision and recall of everything counted (nan where a denominator is 0)."""
+        return PrecisionRecall(precision=self.hits / self.predicted if self.predicted else float("nan"),
+                               recall=self.hits / self.true if self.true else float("nan"))

@@ -103,6 +103,15 @@ def per_frame_csv(result: ProtocolResult) -> str:
     return out.getvalue()
 
 
+def sampling_note(settings: dict[str, Any]) -> str | None:
+    """How a chamfer protocol drew its surface samples, in words (None for the other protocols)."""
+    if "procrustes" not in settings or "samples" not in settings:
+        return None
+    return (f"Chamfer distances between {settings['samples']:,} surface samples per mesh, drawn independently "
+            f"on the prediction and on the ground truth (area-weighted, seed {settings.get('seed')}, one draw "
+            f"per mesh and frame); a perfect prediction scores the sampling floor, not 0.")
+
+
 def summary_markdown(result: ProtocolResult) -> str:
     """The leaderboard row, per-group means, counts and notes as Markdown."""
     labels = [m.label for m in result.metrics]
@@ -116,6 +125,9 @@ def summary_markdown(result: ProtocolResult) -> str:
             [name, *(_number(values[m.key]) for m in group_keys)]
             for name, values in result.group_summary.items()]))
     text.append("\n## Frames\n\n" + ", ".join(f"{k}: {v}" for k, v in result.counts.items()) + "\n")
+    note = sampling_note(result.settings)
+    if note:
+        text.append(f"\n## Sampling\n\n{note}\n")
     if result.notes:
         text.append("\n## Notes\n\n" + "".join(f"- {note}\n" for note in result.notes))
     return "".join(text)

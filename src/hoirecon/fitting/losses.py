@@ -63,20 +63,27 @@ def symmetric_keypoint_reprojection(
 
 
 def weighted_chamfer(a: Tensor, wa: Tensor, b: Tensor, wb: Tensor) -> Tensor:
-    """Bidirectional weighted chamfer (B,) between point sets a (B, Na, 3) and b (B, Nb, 3).
+    """The contact loss of paper eq. 14 (B,) between contact sets a (B, Na, 3) and b (B, Nb, 3).
 
-    Points with weight 0 are padding; an image with an empty side contributes 0.
+    ``L = 1/|C_a| sum_i min_j w_ij |a_i - b_j| + 1/|C_b| sum_j min_i w_ij |a_i - b_j|`` with
+    ``w_ij = wa_i wb_j`` (the per-vertex weights ``c c̄`` of the two sets, (B, Na) and (B, Nb)).
+    The weight sits inside the minimum, so a point's partner is the one that minimises the
+    weighted distance, and each direction is averaged over the number of points of the set,
+    not over the weights. Points with weight 0 are padding (they are neither partners nor
+    counted in ``|C|``); an image with an empty side contributes 0.
     """
     if a.shape[1] == 0 or b.shape[1] == 0:
         return a.new_zeros(a.shape[0])
-    dist = torch.cdist(a, b)
-    big = dist.detach().max() + 1.0
-    a_to_b = torch.where(wb[:, None] > 0, dist, big).min(dim=2).values
-    b_to_a = torch.where(wa[:, :, None] > 0, dist, big).min(dim=1).values
-    term_a = (wa * a_to_b).sum(-1) / wa.sum(-1).clamp(min=1e-6)
-    term_b = (wb * b_to_a).sum(-1) / wb.sum(-1).clamp(min=1e-6)
-    valid = (wa.sum(-1) > 0) & (wb.sum(-1) > 0)
-    return torch.where(valid, term_a + term_b, torch.zeros_like(term_a))
+    valid_a, valid_b = wa > 0, wb > 0
+    weighted = wa[:, :, None] * wb[:, None, :] * torch.cdist(a, b)  # (B, Na, Nb)
+    pair_ok = valid_a[:, :, None] & valid_b[:, None, :]
+    big = weighted.detach().max() + 1.0
+    masked = torch.where(pair_ok, weighted, big)
+    a_to_b = torch.where(valid_a, masked.min(dim=2).values, 0.0).sum(-1)
+    b_to_a = torch.where(valid_b, masked.min(dim=1).values, 0.0).sum(-1)
+    n_a, n_b = valid_a.sum(-1), valid_b.sum(-1)
+    total = a_to_b / n_a.clamp(min=1) + b_to_a / n_b.clamp(min=1)
+    return torch.where((n_a > 0) & (n_b > 0), total, torch.zeros_like(total))
 
 
 def prior_nll(points: Tensor, cameras: Tensor, log_prob: Callable[[Tensor], Tensor]) -> Tensor:

@@ -17,7 +17,13 @@ basketball at 256 px). C_h at dilation 5%: eta 0 -> P 0.11 / R 0.52 (128 px), 0.
 (256 px); eta 0.15 -> 0.19 / 0.52 and 0.09 / 0.76; eta 0.2 starts losing recall (0.48, 0.72)
 and at 0.3 the bat's sets vanish. 3% dilation halves the recall (0.30, 0.33 at eta 0.1) for
 no precision gain. Precision stays low by nature: the silhouette band also covers vertices
-on the far side of the hand or foot.
+on the far side of the hand or foot. On the generator's detector-like evidence the candidates
+are weaker still (``bench/bench_contact.py``, docs/contact.md: C_h precision 0.01-0.4).
+
+``image_occlusion(..., faces=...)`` adds a depth-order test from the masks (a vertex must lie
+on the layer of its mesh that the visible silhouette allows at its pixel). Measured with the
+bench it lowers recall by a third or more without raising precision (a grasp touches both
+layers), so the fit does not use it.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from hoirecon.io.occlusion_files import (
     SkippedSample,
 )
 from hoirecon.objects import ObjectTemplate
+from hoirecon.render.shading import vertex_normals
 
 log = logging.getLogger(__name__)
 
@@ -99,16 +106,63 @@ def vertices_in_region(vertices_cam: np.ndarray, K: np.ndarray, region: np.ndarr
     return hit
 
 
+def _pixels(vertices_cam: np.ndarray, K: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Rounded pixel (row, col) of camera points (V, 3), clipped into the image (callers only
+    look up points already known to project inside)."""
+    v = np.asarray(vertices_cam, dtype=np.float64)
+    uvw = v @ np.asarray(K, dtype=np.float64).T
+    uv = np.round(uvw[:, :2] / np.where(v[:, 2:] > 1e-6, v[:, 2:], 1.0))
+    cols = np.clip(uv[:, 0], 0, shape[1] - 1).astype(np.int64)
+    rows = np.clip(uv[:, 1], 0, shape[0] - 1).astype(np.int64)
+    return rows, cols
+
+
+def facing_camera(vertices_cam: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V,) whether each vertex's outward normal points towards the camera (at the origin): the
+    vertex lies on a front layer of the mesh along its pixel's ray."""
+    v = np.asarray(vertices_cam, dtype=np.float64)
+    return np.einsum("vi,vi->v", vertex_normals(v, np.asarray(faces)), v) < 0
+
+
+def depth_order_consistent(vertices_cam: np.ndarray, facing: np.ndarray, K: np.ndarray, human_mask: np.ndarray,
+                           object_mask: np.ndarray, side: str) -> np.ndarray:
+    """(V,) whether a vertex's layer agrees with the depth order the masks show at its pixel.
+
+    Where the object is visible (object mask, not human mask) the object is in front, so a body
+    vertex can only touch it on the body's front layer and an object vertex on the object's back
+    layer; where the human is visible it is the other way round. Where neither mask shows the
+    pixel (the dilated band outside both silhouettes) the order is unknown and the vertex is kept.
+    ``side`` is ``"human"`` or ``"object"``: which mesh the vertices (V, 3) belong to.
+    """
+    if side not in ("human", "object"):
+        raise ValueError(f"side: expected 'human' or 'object', got {side!r}")
+    rows, cols = _pixels(vertices_cam, K, human_mask.shape)
+    human_front = human_mask[rows, cols]
+    object_front = object_mask[rows, cols] & ~human_front
+    near_layer, far_layer = (facing, ~facing) if side == "human" else (~facing, facing)
+    return np.where(object_front, near_layer, np.where(human_front, far_layer, True))
+
+
 def image_occlusion(image_id: str, body_vertices_cam: np.ndarray, object_vertices_cam: np.ndarray,
                     K: np.ndarray, human_mask: np.ndarray, object_mask: np.ndarray,
-                    dilation: float = DEFAULT_DILATION) -> ImageOcclusion:
+                    dilation: float = DEFAULT_DILATION, faces: tuple[np.ndarray, np.ndarray] | None = None
+                    ) -> ImageOcclusion:
     """The occlusion maps c_h, c_o of one image from its initial body vertices (V_body, 3) and
-    object vertices (V_obj, 3) in the camera and its silhouettes (H, W)."""
+    object vertices (V_obj, 3) in the camera and its silhouettes (H, W).
+
+    With ``faces`` (body faces, object faces) a vertex in the band must also be on the layer of
+    its mesh that the masks' depth order allows (:func:`depth_order_consistent`): this drops the
+    far side of a hand that holds an object in front of it, for instance.
+    """
     region = overlap_region(human_mask, object_mask, dilation_radius(human_mask.shape, dilation))
-    return ImageOcclusion(
-        image_id=image_id,
-        human_ids=np.flatnonzero(vertices_in_region(body_vertices_cam, K, region)),
-        object_ids=np.flatnonzero(vertices_in_region(object_vertices_cam, K, region)))
+    in_h = vertices_in_region(body_vertices_cam, K, region)
+    in_o = vertices_in_region(object_vertices_cam, K, region)
+    if faces is not None:
+        in_h &= depth_order_consistent(body_vertices_cam, facing_camera(body_vertices_cam, faces[0]), K,
+                                       human_mask, object_mask, "human")
+        in_o &= depth_order_consistent(object_vertices_cam, facing_camera(object_vertices_cam, faces[1]), K,
+                                       human_mask, object_mask, "object")
+    return ImageOcclusion(image_id=image_id, human_ids=np.flatnonzero(in_h), object_ids=np.flatnonzero(in_o))
 
 
 def contact_sets(occlusion: ImageOcclusion, mean_human: np.ndarray, mean_object: np.ndarray,

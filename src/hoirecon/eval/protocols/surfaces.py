@@ -5,9 +5,8 @@ object) and reports the body and object chamfer distances, optionally after the 
 Procrustes of the concatenated predicted [body; object] vertices onto the ground truth's.
 
 Sampling is seeded per frame and per mesh role from one run seed, and the prediction and the
-ground truth of the same role share the seed: they have the same triangles, so they get the same
-barycentric draws. A perfect prediction then scores exactly 0 and sampling noise largely cancels
-between methods, while the distance is still the chamfer distance between two surface samples.
+ground truth are drawn independently (:func:`hoirecon.eval.metrics.surface_chamfer`), as the
+official BEHAVE/CHORE code draws them: a perfect prediction scores the sampling floor, not 0.
 """
 
 from __future__ import annotations
@@ -17,19 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hoirecon.eval.metrics import chamfer_distance
-from hoirecon.eval.sampling import sample_surface
+from hoirecon.eval.metrics import surface_chamfer
 from hoirecon.geometry import procrustes
 
 log = logging.getLogger(__name__)
 
 ROLE_BODY = 0
 ROLE_OBJECT = 1
-
-
-def frame_seed(seed: int, frame: int, role: int) -> int:
-    """Seed of the samples of one mesh ``role`` in frame number ``frame`` of a run."""
-    return int(np.random.SeedSequence([seed, frame, role]).generate_state(1)[0])
 
 
 @dataclass
@@ -63,11 +56,10 @@ def align_predictions(batch: MeshBatch) -> MeshBatch:
                      batch.body_faces, batch.object_faces, batch.frame_numbers)
 
 
-def _pair_chamfer(pred: np.ndarray, gt: np.ndarray, faces: np.ndarray, samples: int,
-                  seed: int) -> float:
-    """Chamfer distance between ``samples`` seeded surface points of two meshes (V, 3)."""
-    return chamfer_distance(sample_surface(pred, faces, samples, seed),
-                            sample_surface(gt, faces, samples, seed))
+def _pair_chamfer(pred: np.ndarray, gt: np.ndarray, faces: np.ndarray, samples: int, seed: int,
+                  frame: int, role: int) -> float:
+    """Chamfer distance between ``samples`` independent surface points of two meshes (V, 3)."""
+    return surface_chamfer(pred, faces, gt, faces, samples, seed, frame, role)
 
 
 def surface_errors(batch: MeshBatch, samples: int, seed: int, align: bool) -> np.ndarray:
@@ -76,7 +68,7 @@ def surface_errors(batch: MeshBatch, samples: int, seed: int, align: bool) -> np
     Args:
         batch: B frames of meshes.
         samples: points sampled per mesh (10,000 in the papers, 6,000 in RHOBIN).
-        seed: run seed; frame ``k`` role ``r`` samples with ``frame_seed(seed, k, r)``.
+        seed: run seed; frame ``k`` role ``r`` draws with ``independent_seeds(seed, k, r)``.
         align: Procrustes-align the prediction first (BEHAVE) or not (WildHOI).
 
     Returns:
@@ -89,10 +81,9 @@ def surface_errors(batch: MeshBatch, samples: int, seed: int, align: bool) -> np
     for i, frame in enumerate(batch.frame_numbers):
         try:
             out[i, 0] = _pair_chamfer(batch.pred_body[i], batch.gt_body[i], batch.body_faces,
-                                      samples, frame_seed(seed, int(frame), ROLE_BODY))
+                                      samples, seed, int(frame), ROLE_BODY)
             out[i, 1] = _pair_chamfer(batch.pred_object[i], batch.gt_object[i],
-                                      batch.object_faces, samples,
-                                      frame_seed(seed, int(frame), ROLE_OBJECT))
+                                      batch.object_faces, samples, seed, int(frame), ROLE_OBJECT)
         except ValueError as error:
             log.warning("frame %d skipped: its meshes cannot be sampled (%s)", frame, error)
             out[i] = np.nan
