@@ -148,7 +148,9 @@ function draw() {
   }
   if (hoi.pose) {
     ctx.fillStyle = 'rgba(0,160,0,0.5)';
-    for (const q of DATA.template.points) { const uv = project(q, hoi.pose, im.K); if (uv) ctx.fillRect(uv[0]*scale - 1, uv[1]*scale - 1, 2, 2); }
+    for (const q of DATA.template.points) {
+      const uv = project(q, hoi.pose, im.K); if (uv) ctx.fillRect(uv[0]*scale - 1, uv[1]*scale - 1, 2, 2);
+    }
     DATA.template.keypoints.forEach((q, i) => { const uv = project(q, hoi.pose, im.K); if (uv) {
       ctx.strokeStyle = COLORS[i % COLORS.length]; ctx.beginPath(); ctx.arc(uv[0]*scale, uv[1]*scale, 7, 0, 7); ctx.stroke(); } });
   }
@@ -248,7 +250,8 @@ canvas.addEventListener('mouseup', ev => {
 tcanvas.addEventListener('mousedown', ev => { drag = [ev.clientX, ev.clientY]; });
 window.addEventListener('mouseup', () => { drag = null; });
 tcanvas.addEventListener('mousemove', ev => { if (!drag) return;
-  view.yaw += (ev.clientX - drag[0]) * 0.01; view.pitch += (ev.clientY - drag[1]) * 0.01; drag = [ev.clientX, ev.clientY]; drawTemplate(); });
+  view.yaw += (ev.clientX - drag[0]) * 0.01; view.pitch += (ev.clientY - drag[1]) * 0.01;
+  drag = [ev.clientX, ev.clientY]; drawTemplate(); });
 window.addEventListener('keydown', async ev => {
   const key = ev.key;
   if (key === 'n' || key === 'ArrowRight') { if (await save(true)) show(hoi.index + 1); }
