@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+MASK_MARKERS = (".person_mask", ".object_mask")
+"""Stem endings of the evidence masks that sit beside the photos (never frames themselves)."""
 THUMB_SIDE = 32
 DUPLICATE_THRESHOLD = 1.5
 """Default mean grey-level difference below which a frame is a near-duplicate of the last one kept."""
@@ -59,13 +61,16 @@ def is_duplicate(thumb: np.ndarray, last: np.ndarray | None, threshold: float) -
     return last is not None and float(np.abs(thumb - last).mean()) < threshold
 
 
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+def image_files(folder: Path) -> list[Path]:
+    """The photos of a folder in name order: image files that are not evidence masks (``<stem>.person_mask.png``,
+    ``<stem>.object_mask.png``)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                  and not p.stem.endswith(MASK_MARKERS))
 
 
 def _folder_frames(folder: Path, every: int, threshold: float) -> FrameList:
     result, last, ids = FrameList(), None, set()
-    for index, path in enumerate(_image_files(folder)):
+    for index, path in enumerate(image_files(folder)):
         if index % every:
             result.dropped[path.stem] = f"not taken (--every {every})"
             continue

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hoirecon.collect.evidence_files import find_evidence, read_intrinsics
-from hoirecon.collect.frames import IMAGE_SUFFIXES
+from hoirecon.collect.frames import image_files
 from hoirecon.collect.page_script import SCRIPT, STYLE
 from hoirecon.data import load_dataset
 from hoirecon.data.format import MANIFEST_NAME
@@ -62,7 +62,7 @@ def _folder_person(image_id: str, folder: Path) -> np.ndarray | None:
 
 def _folder_images(folder: Path) -> list[PageImage]:
     out = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
+    for path in image_files(folder):
         try:
             size = image_size(path)
             K = read_intrinsics(path, find_evidence(path.stem, folder).camera, None)
