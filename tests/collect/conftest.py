@@ -42,3 +42,14 @@ def photo_folder(renders: Path, tmp_path: Path) -> tuple[Path, dict]:
     truth = photos.make_photo_folder(renders, "skateboard", "train", folder, click_noise_px=2.0,
                                      annotation_name="skateboard.annotations.json")
     return folder, truth
+
+
+@pytest.fixture
+def chromium_page(tmp_path: Path):
+    """A headless Chromium page driven over the DevTools pipe (closed after the test)."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    page = browser.Browser(tmp_path / "profile", downloads)
+    page.downloads = downloads
+    yield page
+    page.close()
