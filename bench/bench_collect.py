@@ -14,7 +14,7 @@ trains, used to fit held-out images (the worked example of docs/own-photos.md, s
 5. Fit the held-out test images with ``none`` and with ``prior`` (each prior) and score them with
    the WildHOI protocol (median object translation error, human frame).
 
-    python bench/bench_collect.py [--category skateboard] [--train 160] [--test 24] [--size 256]
+    python bench/bench_collect.py [--category skateboard] [--train 160] [--test 24] [--size 256] [--click-noise 2]
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=160)
     parser.add_argument("--test", type=int, default=24)
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--click-noise", type=float, default=3.0)
+    parser.add_argument("--click-noise", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)

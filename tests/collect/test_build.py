@@ -125,3 +125,17 @@ def test_detector_finds_the_person_on_renders(photo_folder, tmp_path: Path) -> N
     assert summary.kept >= 2 and summary.kept + summary.reasons.get("no-person", 0) + summary.reasons.get(
         "pose-rejected", 0) + summary.reasons.get("no-pair", 0) == 4
     assert (tmp_path / "ds" / "detections").is_dir()
+
+
+@pytest.mark.slow
+def test_left_right_fix_of_the_page_reaches_the_row(photo_folder, tmp_path: Path) -> None:
+    folder, truth = photo_folder
+    image_id = sorted(truth)[0]
+    doc = json.loads(_annotations(folder).read_text())
+    doc["images"][image_id]["swap_left_right"] = True
+    _annotations(folder).write_text(json.dumps(doc))
+    build_dataset(folder, tmp_path / "ds", CONFIG)  # the page's file is found beside the photos
+    detected = np.array(json.loads((folder / f"{image_id}.keypoints.json").read_text())[0]["keypoints"]).reshape(17, 3)
+    rows = load_dataset(tmp_path / "ds").sample("skateboard", image_id).coco_keypoints
+    assert np.allclose(rows[5], detected[6], atol=1e-3) and np.allclose(rows[6], detected[5], atol=1e-3)
+    assert np.allclose(rows[0], detected[0], atol=1e-3)

@@ -47,8 +47,6 @@ def build(
     copy_images: bool = typer.Option(False, "--copy-images", help="Copy images and masks into the dataset."),
 ) -> None:
     """Build a dataset (our format, evidence only) from your own photos or video frames."""
-    if annotations is None and images.is_dir() and default_annotation_path(images, category).is_file():
-        annotations = default_annotation_path(images, category)
     try:
         config = BuildConfig(category, split=split, every=every, duplicate_threshold=duplicate_threshold, focal=focal,
                              detect=detect, min_iou=min_iou, max_gap=max_gap, pose=PoseConfig(max_error_px=max_error_px),

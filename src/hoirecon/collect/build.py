@@ -34,6 +34,7 @@ from hoirecon.collect.evidence_files import fingerprint
 from hoirecon.collect.frames import DUPLICATE_THRESHOLD, list_frames
 from hoirecon.collect.item import ItemContext, ItemResult, process_image
 from hoirecon.collect.object_pose import PoseConfig
+from hoirecon.collect.page import default_annotation_path
 from hoirecon.collect.pairing import MAX_GAP, MIN_IOU
 from hoirecon.collect.rows import sample_from_json
 from hoirecon.data.format import MANIFEST_NAME, SPLITS
@@ -142,10 +143,13 @@ def build_dataset(source: str | Path, out: str | Path, config: BuildConfig, *, a
                   progress: Progress | None = None) -> BuildSummary:
     """Build (or resume) the dataset of one category from a folder of images or a video.
 
-    Raises ValueError only for problems of the whole run (no frames, an unreadable annotation
+    ``annotations`` defaults to ``<source>/<category>.annotations.json`` (what ``hoirecon annotate``
+    writes) when that file exists. Raises ValueError only for problems of the whole run (no frames, an unreadable annotation
     file, nothing kept); every per-image problem is in the summary.
     """
     out, source = Path(out), Path(source)
+    if annotations is None and source.is_dir() and default_annotation_path(source, config.category).is_file():
+        annotations = default_annotation_path(source, config.category)
     out.mkdir(parents=True, exist_ok=True)
     frames = list_frames(source, out / "frames", config.every, config.duplicate_threshold)
     folder = Path(evidence) if evidence is not None else (source if source.is_dir() else source.parent)
