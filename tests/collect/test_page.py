@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from hoirecon.collect.annotations import empty_annotations
-from hoirecon.collect.page import page_data, page_images, render_page, template_data
+from hoirecon.collect.build import BuildConfig, build_dataset
+from hoirecon.collect.page import default_annotation_path, page_data, page_images, render_page, template_data
 from hoirecon.collect.server import write_page_file
 from hoirecon.objects import load_template
 
@@ -59,3 +60,12 @@ def test_bad_sources_raise(tmp_path: Path) -> None:
         page_images(tmp_path, "skateboard")
     with pytest.raises(ValueError, match="expected a folder"):
         page_images(tmp_path / "missing", "skateboard")
+
+
+def test_a_built_dataset_can_be_annotated_again(photo_folder, tmp_path: Path) -> None:
+    folder, truth = photo_folder
+    build_dataset(folder, tmp_path / "ds", BuildConfig("skateboard"))
+    images = page_images(tmp_path / "ds", "skateboard")
+    assert [im.image_id for im in images] == sorted(truth)
+    assert all(im.path.is_file() and im.person.shape == (17, 3) for im in images)
+    assert default_annotation_path(tmp_path / "ds", "skateboard") == tmp_path / "ds" / "skateboard.annotations.json"

@@ -150,7 +150,7 @@ def build_dataset(source: str | Path, out: str | Path, config: BuildConfig, *, a
     out, source = Path(out), Path(source)
     if annotations is None and source.is_dir() and default_annotation_path(source, config.category).is_file():
         annotations = default_annotation_path(source, config.category)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "frames").mkdir(parents=True, exist_ok=True)  # video frames and upright copies of rotated photos
     frames = list_frames(source, out / "frames", config.every, config.duplicate_threshold)
     folder = Path(evidence) if evidence is not None else (source if source.is_dir() else source.parent)
     template = load_template(config.category)

@@ -168,7 +168,9 @@ function draw() {
 }
 function drawTemplate() {
   const cy = Math.cos(view.yaw), sy = Math.sin(view.yaw), cp = Math.cos(view.pitch), sp = Math.sin(view.pitch);
-  const rot = p => { const x = cy*p[0] + sy*p[2], z = -sy*p[0] + cy*p[2]; return [x, cp*p[1] - sp*z]; };
+  const m = [0, 1, 2].map(j => DATA.template.points.reduce((a, p) => a + p[j], 0) / DATA.template.points.length);
+  const rot = p => { const q = [p[0] - m[0], p[1] - m[1], p[2] - m[2]];
+    const x = cy*q[0] + sy*q[2], z = -sy*q[0] + cy*q[2]; return [x, cp*q[1] - sp*z]; };
   const s = 0.8 * tcanvas.width / Math.max(DATA.template.diameter, 1e-6), c = tcanvas.width / 2;
   tctx.clearRect(0, 0, tcanvas.width, tcanvas.height); tctx.fillStyle = '#bbb';
   for (const p of DATA.template.points) { const q = rot(p); tctx.fillRect(c + s*q[0] - 1, c - s*q[1] - 1, 2, 2); }
@@ -179,7 +181,7 @@ function drawTemplate() {
 function drawNames() {
   const ul = document.getElementById('names'); ul.innerHTML = '';
   DATA.names.forEach((n, i) => { const li = document.createElement('li'); const st = hoi.record.keypoints[i][2];
-    li.textContent = `${i + 1}. ${n}` + (st === 2 ? ' (placed)' : st === 1 ? ' (hidden)' : '');
+    li.textContent = n + (st === 2 ? ' (placed)' : st === 1 ? ' (hidden)' : '');
     li.className = (i === hoi.current ? 'current ' : '') + 's' + st; li.onclick = () => { hoi.current = i; draw(); };
     ul.appendChild(li); });
 }
