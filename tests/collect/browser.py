@@ -100,6 +100,14 @@ class Browser:
             self.call("Input.dispatchMouseEvent", session=True, type=kind, x=x, y=y, button="left", clickCount=1,
                       modifiers=8 if shift else 0)
 
+    def drag(self, start: tuple[float, float], end: tuple[float, float]) -> None:
+        """Press the left button at ``start``, move and release it at ``end`` (page coordinates)."""
+        self.call("Input.dispatchMouseEvent", session=True, type="mousePressed", x=start[0], y=start[1], button="left",
+                  clickCount=1)
+        self.call("Input.dispatchMouseEvent", session=True, type="mouseMoved", x=end[0], y=end[1], button="left")
+        self.call("Input.dispatchMouseEvent", session=True, type="mouseReleased", x=end[0], y=end[1], button="left",
+                  clickCount=1)
+
     def key(self, key: str) -> None:
         """Press and release one key."""
         text = key if len(key) == 1 else ""

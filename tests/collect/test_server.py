@@ -85,12 +85,17 @@ def test_annotate_in_chromium_then_build(unannotated, chromium_page, tmp_path: P
             assert all(e is None for e, p in zip(errors, placed, strict=True) if p < 4)
             assert errors[-1] is not None and errors[-1] < 5.0  # the template reprojects onto the clicks
             assert "reprojection error" in chromium_page.evaluate("document.getElementById('reproj').textContent")
+            left, top, scale = chromium_page.evaluate("(() => { const r = document.getElementById('image')"
+                                                      ".getBoundingClientRect(); return [r.left, r.top, hoi.scale]; })()")
+            chromium_page.key("b")  # draw the object box
+            chromium_page.drag((left + 40 * scale, top + 50 * scale), (left + 200 * scale, top + 220 * scale))
             chromium_page.key("n")
             chromium_page.wait_for(f"hoi.index === {n + 1} && hoi.saved === {n + 1}")
             record = json.loads(saved.read_text())["images"][ids[n]]
             expected = np.array(clicks[ids[n]]["keypoints"])
             got = np.array(record["keypoints"])
             assert record["done"] and np.array_equal(got[:, 2], expected[:, 2])
+            assert np.allclose(record["box"], [40, 50, 200, 220], atol=0.5)
             assert np.abs(got[:, :2] - expected[:, :2])[expected[:, 2] > 0].max() < 1.0
         chromium_page.key("x")  # the person's left and right swapped on the third image, then saved
         chromium_page.key("s")
