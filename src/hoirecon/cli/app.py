@@ -8,6 +8,7 @@ import typer
 from rich.logging import RichHandler
 
 from hoirecon import __version__
+from hoirecon.cli.collect_cmds import annotate, build
 from hoirecon.cli.common import console
 from hoirecon.cli.data_cmds import data_app, preview, synth
 from hoirecon.cli.demo_cmd import demo
@@ -39,6 +40,8 @@ app.command()(reconstruct)
 app.command("fit-image", help="Another name of `reconstruct` (the photo may be given as --image).")(reconstruct)
 app.command("export-rhobin")(export_rhobin)
 app.command()(demo)
+app.command()(annotate)
+data_app.command("build")(build)
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 app.add_typer(rhobin_app, name="rhobin")
