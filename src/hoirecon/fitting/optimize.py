@@ -148,7 +148,7 @@ def _distinct_permutations(template: ObjectTemplate) -> Tensor:
     keypoints (``unique`` refuses a zero-sized dimension)."""
     if template.num_keypoints == 0:
         return torch.zeros((1, 0), dtype=torch.int64)
-    return torch.as_tensor(np.asarray(template.keypoint_permutations, dtype=np.int64)).unique(dim=0)
+    return torch.tensor(np.array(template.keypoint_permutations, dtype=np.int64)).unique(dim=0)
 
 
 def _phase(state: FitState, params: list, steps: int, lr: float, closure: Callable[[], Tensor],
