@@ -96,7 +96,7 @@ def occlusion(
                 written.append(f"{prior} (maps stored in the prior)")
     except INPUT_ERRORS as error:
         exit_with_error(error)
-    console.print(f"wrote {', '.join(written)}", highlight=False)
+    console.print(f"wrote {', '.join(written)}", highlight=False, soft_wrap=True)
 
 
 def _has_masks(dataset: Dataset, category: str, split: str) -> bool:
