@@ -37,6 +37,7 @@ bench: $(STAMP)
 
 images: $(STAMP)
 	$(BIN)/hoirecon preview --all --out docs/images
+	$(BIN)/python tools/draw_reconstruct_images.py --out docs/images
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -293,3 +293,64 @@ def test_detect_bad_input_is_one_line_naming_the_file(case: str, tmp_path: Path)
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert result.exit_code == 2 and len(errors) == 1 and image.name in errors[0], result.output
     assert not (tmp_path / "det").exists()
+
+
+# Priors: the default prior without --prior, and prior+contact from the two masks.
+
+
+def _person_mask(path: Path) -> Path:
+    """The person's silhouette, roughly: the hull of the ground-truth keypoints grown by 25 px."""
+    import cv2
+
+    gt, _ = _gt_keypoints()
+    mask = np.zeros((425, 640), np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(gt[gt[:, 2] > 0, :2].astype(np.int32)), 255)
+    Image.fromarray(cv2.dilate(mask, np.ones((51, 51), np.uint8))).save(path)
+    return path
+
+
+def test_without_prior_the_categorys_default_prior_is_used_and_recorded(tmp_path: Path, bat_keypoints: Path) -> None:
+    out = tmp_path / "out"
+    code, output = _reconstruct(PHOTO, "--category", "baseball_bat", "--object-keypoints", bat_keypoints,
+                                "--person-keypoints", GT, "--out", out, "--object-steps", "5", "--joint-steps", "5")
+    assert code == 0, output
+    assert "default prior" in output and "baseball_bat.pt.gz" in output
+    record = json.loads((out / "reconstruction.json").read_text())
+    prior = record["evidence"]["prior"]
+    assert prior["source"] == "default" and prior["path"].endswith("baseball_bat.pt.gz")
+    assert prior["used_for"] == ["prior"] and prior["trained"]["data"]["observation"] == "realistic"
+    assert record["fit"]["preset"] == "prior" and "prior" in record["losses"]
+    assert not any("no trained prior" in w for w in record["warnings"])
+    fit_info = json.loads((out / "fit.json").read_text())
+    assert fit_info["categories"]["baseball_bat"]["prior"].endswith("baseball_bat.pt.gz")
+
+
+def test_prior_and_contact_on_one_photo_from_the_two_masks(tmp_path: Path, bat_keypoints: Path) -> None:
+    out = tmp_path / "out"
+    code, output = _reconstruct(PHOTO, "--category", "baseball_bat", "--object-keypoints", bat_keypoints,
+                                "--person-keypoints", GT, "--person-mask", _person_mask(tmp_path / "person.png"),
+                                "--object-mask", _pole_mask(tmp_path / "pole.png"), "--preset", "prior+contact",
+                                "--out", out, "--object-steps", "5", "--joint-steps", "5")
+    assert code == 0, output
+    record = json.loads((out / "reconstruction.json").read_text())
+    prior = record["evidence"]["prior"]
+    assert prior["used_for"] == ["prior", "contact"] and prior["occlusion_maps"]["images"] > 0
+    assert {"prior", "contact"} <= set(record["losses"]) and record["fit"]["preset"] == "prior+contact"
+
+
+def test_contact_needs_both_masks_and_a_prior_with_maps(tmp_path: Path, bat_keypoints: Path) -> None:
+    from hoirecon.prior.builtin import default_prior_path
+    from hoirecon.prior.prior import load_prior
+
+    base = [PHOTO, "--category", "baseball_bat", "--object-keypoints", bat_keypoints, "--person-keypoints", GT,
+            "--preset", "prior+contact", "--out", tmp_path / "out"]
+    code, output = _reconstruct(*base)
+    assert code == 2 and "needs both silhouettes" in output and "--object-mask" in output
+    old = load_prior(default_prior_path("baseball_bat"))
+    old.occlusion = None  # as a prior file written before they were stored
+    old.save(tmp_path / "old.pt", old.metadata)
+    masks = ["--person-mask", _person_mask(tmp_path / "person.png"), "--object-mask", _pole_mask(tmp_path / "pole.png")]
+    code, output = _reconstruct(*base, *masks, "--prior", tmp_path / "old.pt")
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "old.pt" in errors[0] and "no occlusion maps" in errors[0], output
+    assert not (tmp_path / "out").exists()

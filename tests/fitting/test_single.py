@@ -12,9 +12,8 @@ from hoirecon.fitting.single import (
     image_camera,
     pose_correspondences,
     upright_image,
-    with_centroid_keypoint,
 )
-from hoirecon.objects import get_category_template, load_template
+from hoirecon.objects import get_category_template
 
 
 def test_an_exif_rotated_photo_becomes_an_upright_copy(tmp_path: Path) -> None:
@@ -53,18 +52,6 @@ def test_pixels_may_leave_the_image_only_by_the_margin() -> None:
     check_in_image(np.array([[1000.0, 0.0]]), np.zeros(1), (200, 100), "unused points are not checked")
     with pytest.raises(ValueError, match=r"kp.json: keypoints: point 1 .* outside the 200x100 image"):
         check_in_image(np.array([[5.0, 5.0], [5.0, 100 + margin + 1]]), np.ones(2), (200, 100), "kp.json: keypoints")
-
-
-def test_a_template_without_keypoints_gets_its_centroid_as_one(tmp_path: Path) -> None:
-    import trimesh
-
-    trimesh.creation.box((0.1, 0.2, 0.8)).export(tmp_path / "box.ply")
-    template = load_template(tmp_path / "box.ply")
-    anchored = with_centroid_keypoint(template)
-    assert template.num_keypoints == 0 and anchored.num_keypoints == 1
-    np.testing.assert_allclose(anchored.keypoints[0], np.asarray(template.vertices).mean(0))
-    bat = get_category_template("baseball_bat")
-    assert with_centroid_keypoint(bat) is bat
 
 
 def test_correspondences_of_a_pose_give_that_pose_back_by_pnp() -> None:

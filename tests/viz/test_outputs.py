@@ -14,6 +14,7 @@ from hoirecon.io.fits import FitResults, load_fits
 from hoirecon.objects import get_category_template
 from hoirecon.viz.outputs import (
     RECORD_FILE,
+    CameraScene,
     ReconstructionOutputs,
     camera_scene,
     human_frame,
@@ -67,15 +68,33 @@ def test_moving_the_body_moves_its_joints_and_vertices_alike(body) -> None:
                                np.broadcast_to([0.5, -0.1, 1.0], a.body_vertices.shape), atol=1e-5)
 
 
-def test_scene_file_round_trips_both_meshes_in_the_camera_frame(body) -> None:
+def _glb_vertices(data: bytes) -> dict[str, np.ndarray]:
+    """Each mesh's vertices in the glb's world frame (node transforms applied)."""
+    loaded = trimesh.load(io.BytesIO(data), file_type="glb", process=False)
+    return {name: np.asarray(loaded.geometry[name].vertices) @ loaded.graph.get(name)[0][:3, :3].T
+            + loaded.graph.get(name)[0][:3, 3] for name in loaded.geometry}
+
+
+def test_scene_file_round_trips_both_meshes_in_gltf_axes(body) -> None:
     template = get_category_template("skateboard")
     scene = camera_scene(body, template, _with_camera_pose(body, _row(2)))
-    loaded = trimesh.load(io.BytesIO(scene_glb(scene)), file_type="glb", process=False)
+    data = scene_glb(scene)
+    loaded, world = trimesh.load(io.BytesIO(data), file_type="glb", process=False), _glb_vertices(data)
     for name, vertices, faces in (("body", scene.body_vertices, scene.body_faces),
                                   ("object", scene.object_vertices, scene.object_faces)):
-        mesh = loaded.geometry[name]
-        np.testing.assert_allclose(mesh.vertices, vertices, atol=1e-5)
-        np.testing.assert_array_equal(mesh.faces, faces)
+        np.testing.assert_allclose(world[name], vertices * [1.0, -1.0, -1.0], atol=1e-5)
+        np.testing.assert_array_equal(loaded.geometry[name].faces, faces)
+
+
+def test_a_point_in_front_of_the_camera_lands_at_negative_z_in_the_glb() -> None:
+    """glTF looks along -Z with +Y up: in front of the camera is -Z, above the image centre is +Y."""
+    tri = np.array([[0, 1, 2]])
+    ahead = np.array([[0.0, 0.0, 2.0], [0.1, 0.0, 2.0], [0.0, -0.5, 2.0]])  # 2 m ahead; the last above centre
+    world = _glb_vertices(scene_glb(CameraScene(ahead, tri, ahead, ahead + [0, 0, 1.0], tri)))
+    assert np.all(world["body"][:, 2] < 0) and np.all(world["object"][:, 2] < -2.5)
+    assert world["body"][2, 1] > 0 and world["body"][1, 0] > 0  # up stays up, right stays right
+    before, after = np.cross(ahead[1] - ahead[0], ahead[2] - ahead[0]), np.cross(*(world["body"][1:] - world["body"][0]))
+    np.testing.assert_allclose(after, before * [1.0, -1.0, -1.0], atol=1e-9)  # a rotation: the winding is kept
 
 
 def test_views_are_three_framed_panels_each_showing_the_scene(body) -> None:
@@ -101,6 +120,7 @@ def test_record_is_json_and_states_the_camera_and_the_losses(body, tmp_path: Pat
     record = json.loads(json.dumps(_record(body, None, tmp_path)))
     assert record["camera"]["focal"] == 80 and record["camera"]["focal_assumed"] is True
     assert record["camera"]["principal_point"] == [39.5, 29.5]
+    assert "(x, -y, -z)" in record["camera"]["scene_glb_axes"]
     assert record["losses"] == {"body_keypoints": 0.01} and record["warnings"] == ["a warning"]
     assert np.array(record["object"]["rotation_cam"]).shape == (3, 3)
     assert _record(body, 120.0, tmp_path)["camera"]["focal_assumed"] is False

@@ -18,7 +18,9 @@ from hoirecon.cli.common import (
     progress_bar,
     writing,
 )
+from hoirecon.cli.occlusion_cmd import store_training_maps
 from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions
+from hoirecon.io.occlusion_files import OcclusionMaps
 from hoirecon.prior import ENCODERS, GroupingConfig, TrainConfig
 from hoirecon.prior.category import group_category, train_category
 from hoirecon.prior.distributed import shutdown
@@ -109,13 +111,25 @@ def train(
             shutdown()
     if summary is None:
         return  # a rank other than 0: it trained its shard; rank 0 writes and reports
+    maps = _store_maps(data, category, summary.prior_path)
     console.print(f"wrote {summary.prior_path} after {summary.epochs} epochs "
                   f"(best validation NLL {summary.best_val_nll})", markup=False)
     if summary.best_of_16_m is not None:
         console.print(f"best-of-16 error on the test split: median {100 * summary.best_of_16_m:.1f} cm", markup=False)
+    if maps is not None:
+        console.print(f"stored the mean occlusion maps of {maps.num_images} images in the prior (for contact)",
+                      markup=False)
     if summary.unconditional_best_of_16_m is not None:
         console.print(f"unconditional flow, same training: median {100 * summary.unconditional_best_of_16_m:.1f} cm",
                       markup=False)
+
+
+def _store_maps(data: Path, category: str, prior: Path) -> OcclusionMaps | None:
+    """The category's mean occlusion maps stored in the new prior (None without masks)."""
+    try:
+        return store_training_maps(data, category, prior)
+    except INPUT_ERRORS as err:
+        exit_with_error(err)
 
 
 def _is_main() -> bool:

@@ -4,8 +4,10 @@ The person comes from a keypoint file in any layout :mod:`hoirecon.data.readers.
 reads, or from the person detector (``hoirecon.detect``) when none is given, whose silhouette
 then serves as the person mask. The object comes from its keypoints, correspondences or mask on
 a built-in template or a mesh given with ``--template``. The fit starts from a named preset of
-``fitting.optimize.PRESETS`` without a contact term; every FitConfig and LossWeights option
-replaces that field of the preset.
+``fitting.optimize.PRESETS``; every FitConfig and LossWeights option replaces that field of the
+preset. The prior is the ``--prior`` file, else the built-in category's default prior shipped with
+the package; a contact term reads the mean occlusion maps stored in that prior file and needs
+both silhouettes (see :mod:`hoirecon.fitting.image_prior`).
 
 Stages: detect (when needed), read the evidence, the starting body, the starting object (the
 silhouette search, with only an object mask), the fit, the pictures; one line each. Warnings
@@ -37,9 +39,10 @@ from hoirecon.detect import DetectorUnavailableError, PersonDetection, detect_pe
 from hoirecon.detect.writers import KEYPOINTS_FILE, MASK_FILE
 from hoirecon.fitting.batching import check_sample
 from hoirecon.fitting.context import FitContext
+from hoirecon.fitting.image_prior import ImagePrior, PriorRequest, choose_prior
 from hoirecon.fitting.optimize import PRESETS, FitConfig, LossWeights, get_preset
 from hoirecon.fitting.phosa import attach_phosa
-from hoirecon.fitting.pipeline import fit_samples, init_notes, without_prior
+from hoirecon.fitting.pipeline import fit_samples, init_notes
 from hoirecon.fitting.single import (
     OUTSIDE_MARGIN,
     ImageEvidence,
@@ -49,18 +52,16 @@ from hoirecon.fitting.single import (
     load_evidence,
     prepare_object,
     upright_image,
-    with_centroid_keypoint,
 )
 from hoirecon.io.fits import FitResults
 from hoirecon.objects import CATEGORIES, ObjectTemplate, get_category_template, load_template
-from hoirecon.prior.fitting_prior import load_fitting_prior
 from hoirecon.viz.outputs import RECORD_FILE, ReconstructionOutputs, build_outputs
 
-IMAGE_PRESETS = {name: config for name, config in PRESETS.items() if config.weights.contact == 0}
-"""The presets one image takes: the contact term needs silhouettes and occlusion maps."""
-IMAGE_DEFAULT_PRESET = max(IMAGE_PRESETS, key=lambda name: IMAGE_PRESETS[name].weights.prior)  # the strongest prior
+IMAGE_PRESETS = dict(PRESETS)
+"""The presets one image takes (a contact term needs both silhouettes and a prior file with occlusion maps)."""
+IMAGE_DEFAULT_PRESET = "prior"
 IMAGE_FIELDS = ("object_steps", "joint_steps", "lr", "virtual_cameras",
-                *(f"weights.{f.name}" for f in fields(LossWeights) if f.name != "contact"))
+                *(f"weights.{f.name}" for f in fields(LossWeights)))
 """The FitConfig and LossWeights fields one image's fit exposes (one image is one batch)."""
 IMAGE_OPTIONS = ConfigOptions(
     get_preset(IMAGE_DEFAULT_PRESET), IMAGE_FIELDS, prefixes={"weights": "weight"}, variants=IMAGE_PRESETS,
@@ -198,7 +199,7 @@ def _evidence_record(request: Request, prepared: PreparedImage, run: Run) -> dic
               "object_mask": path(given.object_mask), "object_keypoints": path(given.object_keypoints),
               "correspondences": path(given.correspondences), "body_estimate": path(given.body_estimate),
               "template": path(request.template) or f"builtin:{request.category}",
-              "template_keypoints": path(request.template_keypoints), "prior": path(request.prior),
+              "template_keypoints": path(request.template_keypoints),
               "detector": {"used": False}, "body_init": prepared.body_source,
               "object_init": prepared.evidence.object_evidence}
     record.update(run.evidence)
@@ -208,12 +209,18 @@ def _evidence_record(request: Request, prepared: PreparedImage, run: Run) -> dic
     return record
 
 
-def _config(request: Request, args: ConfigArgs[FitConfig]) -> tuple[FitConfig, object | None]:
-    """The fit's configuration and prior (the documented fallback without a prior file)."""
+def _config(request: Request, args: ConfigArgs[FitConfig], template: ObjectTemplate, body: BodyModel) -> ImagePrior:
+    """The fit's configuration with its prior and occlusion maps (the ``--prior`` file, else the category's
+    default prior; the documented fallback without any)."""
     config = args.build(get_preset(request.preset, batch_size=1))
-    if config.weights.prior > 0 and request.prior is None:
-        config = without_prior(config, request.category)
-    return config, load_fitting_prior(request.prior) if config.weights.prior > 0 else None
+    chosen = choose_prior(config, PriorRequest(request.category, request.prior, request.template is None,
+                                               template.num_keypoints, body.num_vertices, len(template.vertices)))
+    if chosen.config.weights.contact > 0 and (request.inputs.object_mask is None or (
+            request.inputs.human_mask is None and request.inputs.keypoints is not None)):
+        raise ValueError(f"--preset {chosen.config.name}: the contact term needs both silhouettes: give --object-mask, "
+                         "and --person-mask with --person-keypoints (the detector supplies the person's)")
+    console.print(f"[bold]prior[/bold]: {escape(chosen.label)}", highlight=False, soft_wrap=True)
+    return chosen
 
 
 def start(request: Request, template: ObjectTemplate, body: BodyModel, scratch: Path, run: Run
@@ -252,15 +259,16 @@ def fit_image(request: Request, args: ConfigArgs[FitConfig], run: Run) -> Recons
     """Every stage but the writing: detect, read and check, start, fit, render."""
     template = object_template(request.category, request.template, request.template_keypoints)
     _check_request(request, template)
-    template = with_centroid_keypoint(template)
-    config, fitting_prior = _config(request, args)
     body = load_body_model()
-    ctx = attach_phosa(FitContext(request.category, template, body, config, fitting_prior))
+    chosen = _config(request, args, template, body)
+    run.evidence["prior"] = chosen.record
+    ctx = attach_phosa(FitContext(request.category, template, body, chosen.config, chosen.prior, chosen.occlusion))
     with tempfile.TemporaryDirectory(prefix="hoirecon-") as scratch:
         prepared = start(request, template, body, Path(scratch), run)
         fits, fit_info = fit(request, prepared, ctx)
+        fit_info["categories"][request.category]["prior"] = chosen.record["path"]
         with stage("render", lambda: "overlay, front / side / top views, scene"):
-            outputs = build_outputs(prepared.sample, fits, body, template, prepared.evidence.camera, config,
+            outputs = build_outputs(prepared.sample, fits, body, template, prepared.evidence.camera, chosen.config,
                                     _evidence_record(request, prepared, run), run.warnings, fit_info)
     outputs.extra.update(run.extra)
     return outputs
@@ -313,10 +321,11 @@ def reconstruct(
                                             "(default: <mesh stem>.keypoints.json beside it)."),
     focal: float = typer.Option(None, min=1.0, help="Focal length in pixels (default: the longer image side, recorded "
                                 "as assumed)."),
-    preset: str = choice_option(IMAGE_DEFAULT_PRESET, IMAGE_PRESETS, "Named loss weights and schedule, among "
-                                "those without a contact term (it needs occlusion maps: fit a dataset folder "
-                                "with `hoirecon fit` for it).", "--preset"),
-    prior: Path = typer.Option(None, help="Trained prior file of the category; without it "
+    preset: str = choice_option(IMAGE_DEFAULT_PRESET, IMAGE_PRESETS, "Named loss weights and schedule; a contact "
+                                "term needs --object-mask, the person's mask and a prior file holding occlusion "
+                                "maps (the default priors do).", "--preset"),
+    prior: Path = typer.Option(None, help="Trained prior file of the category; default: the category's default "
+                               "prior shipped with hoirecon (built-in templates only); without any, "
                                f"{prior_fallbacks(IMAGE_PRESETS)} (with a warning)."),
     image_option: Path = typer.Option(None, "--image", hidden=True, help="The photo (instead of IMAGE)."),
 ) -> None:

@@ -27,19 +27,22 @@ body supplies the depth. With ``person_mask`` projected points may also fall on 
 
 How well it works (``bench/bench_mask_search.py``: 20 random poses per category, 256 x 256,
 f = 300, objects 2-4 m away and wholly in view; success = rotation error < 15 degrees modulo the
-template's symmetries and IoU > 0.8): barbell, bicycle and cello 100%, baseball bat, skateboard
-and violin 90%, in 1-4 s per image on one core. Three categories miss the 80% target:
+object's symmetry group and outline IoU > 0.8): barbell, bicycle and cello 100%, baseball bat,
+skateboard and violin 90%, in 1-4 s per image on one core. On the sports family, measured
+honestly (see the bench's docstring), basketball and yoga ball 100%, tennis racket 90%:
 
-- basketball (5%) and yoga ball (15%): a sphere's rotation is unobservable from its outline. The
-  IoU is ~0.99 every time, but the template's 60 icosahedral symmetries leave up to 37 degrees
-  between a rotation and the nearest equivalent one, so the returned rotation is a guess.
-- tennis racket (55%): the rotation is usually right (median error 2 degrees), but the string bed
-  is a grid of one-pixel strings and holes whose moiré keeps the IoU below 0.8 in a third of the
-  poses; seen edge-on, the racket's mirror poses differ only by perspective.
+- a ball is a sphere, whose symmetry group is all of SO(3)
+  (:func:`hoirecon.objects.symmetry.is_sphere`): its rotation cannot be seen from a mask (nor
+  from its one keypoint, the centre), so the search tries one rotation, returns the identity, and
+  only the centre and the depth are found (IoU 0.997, depth within 0.2%). Measured modulo the 60
+  icosahedral rotations of the mesh, the returned rotation would look up to 37 degrees wrong.
+- the racket's string bed is a grid of strings thinner than a pixel: which ones a ray per pixel
+  hits is aliasing, so its raw IoU stays near 0.8 even within two degrees of the truth; its outline
+  (holes filled) is what the pose determines (median outline IoU 0.975).
 
-The remaining failures of the other categories are mirror-like poses (a skateboard seen from
-above or below, a small violin's front or back, a bat's tilt towards or away from the camera) whose
-silhouettes differ by a few pixels.
+The remaining failures are mirror-like poses (a skateboard seen from above or below, a small
+violin's front or back, a bat's tilt towards or away from the camera, a racket's face tilted
+either way) whose silhouettes differ by a few pixels.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ quaternions spread evenly over the 3-sphere by a closed formula, so the same N a
 same rotations. roma only offers random rotations, whose clumps and gaps would need several
 times more hypotheses for the same worst-case distance to the true rotation, hence this
 ten-line formula. A template with S symmetries needs only about N / S of them: rotations ``R``
-and ``R @ R_s`` give the same surface.
+and ``R @ R_s`` give the same surface; a sphere needs one, as every rotation gives the same surface.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import roma
 import torch
 
 from hoirecon.objects import ObjectTemplate
+from hoirecon.objects.symmetry import is_sphere
 
 __all__ = ["super_fibonacci_rotations", "hypothesis_rotations", "symmetric_angle", "diverse_order"]
 
@@ -39,8 +40,11 @@ def hypothesis_rotations(template: ObjectTemplate, num_rotations: int, min_rotat
 
     ``N' = max(min_rotations, ceil(num_rotations / S))`` for S symmetries: the quotient of SO(3)
     by the symmetry group is S times smaller, so N' rotations cover it as densely as
-    ``num_rotations`` cover SO(3) for an asymmetric template.
+    ``num_rotations`` cover SO(3) for an asymmetric template. A sphere (:func:`~hoirecon.objects.symmetry.is_sphere`)
+    gets the identity alone: its rotation group is all of SO(3).
     """
+    if is_sphere(template.vertices, template.faces):
+        return np.eye(3)[None]
     count = max(min_rotations, math.ceil(num_rotations / template.num_symmetries))
     return super_fibonacci_rotations(count)
 

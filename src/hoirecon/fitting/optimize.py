@@ -144,6 +144,14 @@ def loss_terms(state: FitState, batch: FitBatch, ev: Evaluated, w: LossWeights, 
     return terms
 
 
+def _distinct_permutations(template: ObjectTemplate) -> Tensor:
+    """The template's distinct keypoint permutations (S', k); one empty row for a template without
+    keypoints (``unique`` refuses a zero-sized dimension)."""
+    if template.num_keypoints == 0:
+        return torch.zeros((1, 0), dtype=torch.int64)
+    return torch.tensor(np.array(template.keypoint_permutations, dtype=np.int64)).unique(dim=0)
+
+
 def _phase(state: FitState, params: list, steps: int, lr: float, closure: Callable[[], Tensor],
            callback: StepCallback | None, offset: int, total: int) -> None:
     if steps <= 0:
@@ -161,7 +169,7 @@ def optimise(state: FitState, batch: FitBatch, model: BodyModel, template: Objec
              log_prob: LogProb | None = None, callback: StepCallback | None = None,
              extra_terms: Callable[[FitState, Evaluated], dict[str, Tensor]] | None = None) -> dict[str, Tensor]:
     """Run both phases in place on ``state``; returns the final per-image loss terms (B,) by name."""
-    perms = torch.tensor(np.array(template.keypoint_permutations)).unique(dim=0)
+    perms = _distinct_permutations(template)
     dtype = state.obj_translation.dtype
     keypoints = torch.tensor(np.asarray(template.keypoints), dtype=dtype)
     contact_points = torch.tensor(np.asarray(template.vertices), dtype=dtype)[batch.contact_object_ids]

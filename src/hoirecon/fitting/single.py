@@ -20,7 +20,7 @@ it and the reprojection term keeps the object on the silhouette.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -134,18 +134,6 @@ class PreparedImage:
     """``estimate`` (the body estimate file) or ``smplify`` (a fit to the 2D keypoints)."""
     mask_search: MaskSearchResult | None = None
     """The silhouette search of the mask-only object path, else None."""
-
-
-def with_centroid_keypoint(template: ObjectTemplate) -> ObjectTemplate:
-    """``template``, or, when it has no keypoints, a copy with one: the mean of all its vertices.
-
-    The fit's keypoint rows need at least one object keypoint; this one is never observed
-    (confidence 0), so only correspondences or a mask place the object.
-    """
-    if template.num_keypoints:
-        return template
-    return replace(template, keypoint_vertex_ids=(np.arange(len(template.vertices)),), keypoint_names=("centroid",),
-                   keypoint_permutations=np.zeros((len(template.symmetries), 1), dtype=np.int64))
 
 
 def upright_image(path: str | Path, folder: str | Path) -> Path:

@@ -5,6 +5,12 @@ A symmetry is a pair ``(R_s (3, 3), t_s (3,))`` mapping object-frame points ``p`
 ``steps`` equal angles, and the full rotation group of a sphere into the 60 rotations of the
 icosahedron. The icosahedral group is exact for ``trimesh.creation.icosphere`` meshes (they
 are subdivided icosahedra), and its rotations are at most about 37.4 degrees from any rotation.
+
+That list serves the keypoint permutations and the surface metrics, but as a measure of rotation
+error it is wrong for a sphere: every rotation maps a sphere onto itself, so its rotation cannot be
+seen (from a mask, keypoints at its centre or its surface) and any error modulo a finite subgroup
+(up to 37 degrees here) is noise. :func:`is_sphere` recognises such a geometry and
+:func:`rotation_error` measures modulo the whole rotation group then, i.e. returns 0.
 """
 
 from __future__ import annotations
@@ -14,6 +20,42 @@ from scipy.optimize import linear_sum_assignment
 
 Symmetry = tuple[np.ndarray, np.ndarray]
 """A rigid self-map of the object frame: rotation (3, 3) and translation (3,)."""
+
+
+SPHERE_RTOL = 1e-3
+"""Largest spread of the vertices' distances to their mean, relative to it, of a sphere."""
+SPHERE_FACE_GAP = 0.02
+"""Largest shortfall of a face centre's distance to the mean, relative to the radius, of a sphere
+(0.3% for an icosphere of 3 subdivisions; a cube's corners are equidistant but its face centres
+fall 42% short)."""
+
+
+def is_sphere(vertices: np.ndarray, faces: np.ndarray) -> bool:
+    """Whether a mesh (V, 3), (F, 3) is a sphere: every vertex at one distance from their mean
+    (within :data:`SPHERE_RTOL`) and every face centre close to it (:data:`SPHERE_FACE_GAP`), e.g.
+    an icosphere. The symmetry group of a sphere is the whole rotation group SO(3)."""
+    vertices = np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
+    faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    if len(vertices) < 4 or len(faces) < 4:
+        return False
+    center = vertices.mean(0)
+    radius = np.linalg.norm(vertices - center, axis=1)
+    if not (radius.max() > 0 and np.ptp(radius) <= SPHERE_RTOL * radius.max()):
+        return False
+    face_radius = np.linalg.norm(vertices[faces].mean(1) - center, axis=1)
+    return bool(face_radius.min() >= (1.0 - SPHERE_FACE_GAP) * radius.max())
+
+
+def rotation_error(rot_a: np.ndarray, rot_b: np.ndarray, symmetries: np.ndarray, sphere: bool = False) -> np.ndarray:
+    """Geodesic angle (radians) between rotations ``rot_a`` and ``rot_b`` (..., 3, 3) modulo the
+    symmetry rotations (S, 3, 3): ``min_s angle(rot_a, rot_b @ R_s)`` (..,); all zeros for a
+    ``sphere`` (see :func:`is_sphere`), whose every rotation is a symmetry."""
+    rot_a, rot_b = np.asarray(rot_a, dtype=np.float64), np.asarray(rot_b, dtype=np.float64)
+    if sphere:
+        return np.zeros(np.broadcast_shapes(rot_a.shape, rot_b.shape)[:-2])
+    turned = np.einsum("...ij,sjk->...sik", rot_b, np.asarray(symmetries, dtype=np.float64))
+    trace = np.einsum("...ij,...sij->...s", rot_a, turned)
+    return np.arccos(np.clip(0.5 * (trace.max(axis=-1) - 1.0), -1.0, 1.0))
 
 
 def identity_symmetry() -> Symmetry:

@@ -8,7 +8,8 @@ Pipeline, one file per idea:
 * ``encoders``: what the flow is conditioned on; ``backbones`` / ``features``: frozen ImageNet
   backbones and the cached features of image crops that image encoders take;
 * ``layout`` / ``augment`` / ``training_set`` / ``train``: training on arrays (eq. 10);
-* ``prior``: a trained prior as one file; ``evaluate``: best-of-n errors;
+* ``prior``: a trained prior as one file; ``maps``: the category's mean occlusion maps it may carry;
+  ``builtin``: the small default priors shipped with the package; ``evaluate``: best-of-n errors;
 * ``synthetic``: synthetic clustered interactions for tests, benchmarks and demos.
 """
 

@@ -6,11 +6,15 @@ keypoints) and, for image encoders, a frozen backbone's feature of the image ``(
 is stored as one file (``torch.save`` of plain data and tensors, loadable with
 ``weights_only=True``) holding the configs, the weights, the input normalisation and the layout;
 an image encoder's file names its backbone but holds only the trained head, as the backbone's
-pretrained weights come from their own package or file.
+pretrained weights come from their own package or file. A prior file may also carry the
+category's mean occlusion maps for the contact term (``hoirecon.prior.maps``); files written
+before they were stored load as before, with ``occlusion`` None.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,9 +22,11 @@ import torch
 from torch import Tensor, nn
 
 from hoirecon.io.atomic import atomic_path
+from hoirecon.io.occlusion_files import OcclusionMaps
 from hoirecon.prior.encoders import EncoderConfig, build_encoder
 from hoirecon.prior.flow import ConditionalFlow, FlowConfig
 from hoirecon.prior.layout import KeypointLayout
+from hoirecon.prior.maps import maps_from_dict, maps_to_dict
 
 FORMAT = "hoirecon-prior"
 """Value of the ``format`` key of a prior file."""
@@ -51,6 +57,8 @@ class Prior(nn.Module):
                                          "condition": self.encoder.features})
         self.flow = ConditionalFlow(self.flow_config)
         self.metadata: dict = {}
+        self.occlusion: OcclusionMaps | None = None
+        """The category's mean occlusion maps (for the contact term), when the file carries them."""
 
     @property
     def n_keypoints(self) -> int:
@@ -109,7 +117,8 @@ class Prior(nn.Module):
         return {"format": FORMAT, "version": VERSION, "flow_config": asdict(self.flow_config),
                 "encoder_config": asdict(self.encoder_config), "backbone": self.backbone,
                 "layout": self.layout.to_dict(),
-                "state_dict": self.state_dict(), "metadata": metadata or {}}
+                "state_dict": self.state_dict(), "metadata": metadata or {},
+                "occlusion": None if self.occlusion is None else maps_to_dict(self.occlusion)}
 
     def save(self, path: str | Path, metadata: dict | None = None) -> None:
         """Write the prior to one file, atomically."""
@@ -126,16 +135,27 @@ def prior_from_dict(data: dict) -> Prior:
                   KeypointLayout.from_dict(data["layout"]))
     prior.load_state_dict(data["state_dict"])
     prior.metadata = data.get("metadata", {})
+    if data.get("occlusion") is not None:
+        prior.occlusion = maps_from_dict(data["occlusion"])
     return prior.eval()
 
 
+def _read(path: Path) -> object:
+    """``torch.load`` of a prior file, gunzipped first when its name ends in ``.gz`` (the shipped
+    default priors are stored so)."""
+    if path.suffix == ".gz":
+        return torch.load(io.BytesIO(gzip.decompress(path.read_bytes())), map_location="cpu", weights_only=True)
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def load_prior(path: str | Path) -> Prior:
-    """Load a prior file written by :meth:`Prior.save` / ``train_prior`` (in eval mode)."""
+    """Load a prior file written by :meth:`Prior.save` / ``train_prior`` (in eval mode); a
+    gzip-compressed file (``.gz``) is read too."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path: no prior file at {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = _read(path)
     except Exception as error:  # torch raises several types for corrupt files
         first = str(error).strip().split("\n")[0].split(". ")[0][:160]
         raise ValueError(f"{path}: not a readable prior file ({type(error).__name__}: {first})") from error
@@ -143,3 +163,16 @@ def load_prior(path: str | Path) -> Prior:
         return prior_from_dict(data)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from error
+
+
+def add_occlusion_maps(path: str | Path, maps: OcclusionMaps) -> Prior:
+    """Store a category's mean occlusion maps in the prior file ``path`` (atomically, replacing
+    any it held); returns the prior. ValueError when the maps are of another category than the
+    prior's recorded one."""
+    prior = load_prior(path)
+    recorded = prior.metadata.get("provenance", {}).get("category")
+    if recorded is not None and recorded != maps.category:
+        raise ValueError(f"{path}: the prior is of category {recorded!r}, the occlusion maps of {maps.category!r}")
+    prior.occlusion = maps
+    prior.save(path, prior.metadata)
+    return prior

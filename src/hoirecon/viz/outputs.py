@@ -2,8 +2,10 @@
 
 - ``overlay.png``: the fitted meshes over the photo, seen through the photo's camera.
 - ``views.png``: front, side (from the body's left) and top views in the human frame.
-- ``scene.glb``: the body and the object in the camera frame (OpenCV axes: x right, y down,
-  z forward; metres).
+- ``scene.glb``: the body and the object in the camera frame in glTF's axes (metres): glTF is
+  y up and a glTF camera looks along -z, so the OpenCV camera frame of the fit (x right, y down,
+  z forward) is turned half a turn about x, ``(x, y, z) -> (x, -y, -z)``; a glTF viewer's camera at
+  the origin with no rotation sees the scene as the photo does.
 - ``reconstruction.json``: the camera, the body and object parameters, the body joints in the
   camera frame, the evidence used, the final loss terms and the warnings of the run.
 - ``fits/<category>.npz`` and ``fit.json``: the fit in the format the eval commands read
@@ -45,6 +47,11 @@ OVERLAY_FILE = "overlay.png"
 VIEWS_FILE = "views.png"
 SCENE_FILE = "scene.glb"
 RECORD_FILE = "reconstruction.json"
+OPENCV_TO_GLTF = np.diag([1.0, -1.0, -1.0])
+"""Rotation from the OpenCV camera axes (x right, y down, z forward) to glTF's (x right, y up, -z forward)."""
+SCENE_AXES = ("glTF: x right, y up, z towards the viewer (the photo's camera sits at the origin looking along -z); "
+              "a camera-frame point (x, y, z) of this record is (x, -y, -z) in scene.glb; metres")
+"""What ``reconstruction.json`` says about the axes of ``scene.glb``."""
 VIEWS: tuple[str, ...] = ("front", "side", "top")
 """The orbit views of ``views.png``, left to right."""
 
@@ -99,11 +106,12 @@ def views_image(rec: Reconstruction, faces: np.ndarray, template: ObjectTemplate
 
 
 def scene_glb(scene: CameraScene) -> bytes:
-    """A binary glTF of the camera-frame body and object, coloured as in the pictures."""
+    """A binary glTF of the camera-frame body and object in glTF axes (:data:`OPENCV_TO_GLTF`; a
+    proper rotation, so the faces keep their winding), coloured as in the pictures."""
     out = trimesh.Scene()
     for name, vertices, faces, color in (("body", scene.body_vertices, scene.body_faces, BODY_COLOR),
                                          ("object", scene.object_vertices, scene.object_faces, OBJECT_COLOR)):
-        mesh = trimesh.Trimesh(vertices, faces, process=False)
+        mesh = trimesh.Trimesh(np.asarray(vertices) @ OPENCV_TO_GLTF.T, faces, process=False)
         mesh.visual.face_colors = [*(int(255 * c) for c in color), 255]
         out.add_geometry(mesh, node_name=name, geom_name=name)
     return out.export(file_type="glb")
@@ -122,7 +130,7 @@ def reconstruction_record(row: dict[str, np.ndarray], scene: CameraScene, camera
         "camera": {"focal": camera.focal, "principal_point": list(camera.principal_point),
                    "focal_assumed": camera.focal_assumed, "intrinsics": _floats(camera.intrinsics),
                    "image_size": [width, height],
-                   "axes": "OpenCV: x right, y down, z forward; metres"},
+                   "axes": "OpenCV: x right, y down, z forward; metres", "scene_glb_axes": SCENE_AXES},
         "body": {"betas": _floats(row["betas"]), "body_pose": _floats(row["body_pose"]),
                  "global_orient": _floats(row["global_orient"]), "transl": _floats(row["transl"]),
                  "joints_cam": _floats(scene.joints), "joint_order": "SMPL"},
