@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import hoirecon.eval.protocols.wildhoi as wildhoi
 from hoirecon.eval.protocols import (
     STATUS_INVALID,
     STATUS_MISSING,
@@ -13,6 +14,7 @@ from hoirecon.eval.protocols import (
     evaluate_wildhoi,
 )
 from hoirecon.objects import get_category_template
+from hoirecon.objects.symmetry import is_sphere
 
 SAMPLES = 2000
 
@@ -103,3 +105,22 @@ def test_unknown_fitted_category_is_an_error(fit_case: dict, eval_fx) -> None:
 def test_default_is_10k_samples(fit_case: dict) -> None:
     result = evaluate_wildhoi(fit_case["data"], fit_case["fits"])
     assert result.settings["samples"] == 10_000
+
+
+def test_a_spherical_template_has_no_rotation_error(fit_case: dict, eval_fx, monkeypatch) -> None:
+    gt = fit_case["gt"]
+    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 deg about z
+    eval_fx.write_fits(fit_case["fits"], eval_fx.perturbed(gt, object_rotation=gt["object_rotation"] @ turn))
+    plain = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
+    assert plain.summary["rot_err_deg"] > 10.0  # the skateboard is no sphere
+    monkeypatch.setattr(wildhoi, "is_sphere", lambda vertices, faces: True)
+    sphere = evaluate_wildhoi(fit_case["data"], fit_case["fits"], samples=SAMPLES)
+    assert sphere.summary["rot_err_deg"] == 0.0
+
+
+def test_the_balls_are_spheres() -> None:
+    for category in ("basketball", "yoga_ball"):
+        template = get_category_template(category)
+        assert is_sphere(template.vertices, template.faces), category
+    bat = get_category_template("baseball_bat")
+    assert not is_sphere(bat.vertices, bat.faces)

@@ -5,7 +5,8 @@ global orientation, see :mod:`~hoirecon.eval.protocols.fit_inputs`) and compared
 
 - SMPL CD and object CD: chamfer distance between 10,000 seeded surface samples per mesh;
 - rotation error: geodesic angle of the object rotation, minimum over the template's
-  symmetries, in degrees;
+  symmetries, in degrees; 0 for a spherical template (:func:`~hoirecon.objects.symmetry.is_sphere`),
+  whose symmetry group is all of SO(3) (its 60 listed icosahedral rotations would leave up to 37 deg);
 - translation error: ``|t_pred - t_gt|`` of the object translation, in cm.
 
 Summaries are frame-weighted means over the scored test images; per-category means are in
@@ -33,6 +34,7 @@ from hoirecon.eval.protocols.result import (
     table_counts,
 )
 from hoirecon.eval.protocols.surfaces import surface_errors
+from hoirecon.objects.symmetry import is_sphere
 
 CM_PER_M = 100.0
 PAPER_SAMPLES = 10_000
@@ -109,8 +111,11 @@ def evaluate_wildhoi(data: str | Path, fits: str | Path, samples: int = PAPER_SA
         table.values["smpl_cd_cm"][at], table.values["object_cd_cm"][at] = chamfers.T
         symmetries = with_identity(pairs.template.symmetry_rotations,
                                    pairs.template.symmetry_translations)
-        table.values["rot_err_deg"][at] = symmetric_rotation_errors(
-            pairs.pred["object_rotation"][rows], pairs.gt["object_rotation"][rows], symmetries)
+        if is_sphere(pairs.template.vertices, pairs.template.faces):
+            table.values["rot_err_deg"][at] = 0.0
+        else:
+            table.values["rot_err_deg"][at] = symmetric_rotation_errors(
+                pairs.pred["object_rotation"][rows], pairs.gt["object_rotation"][rows], symmetries)
         offset = pairs.pred["object_translation"][rows] - pairs.gt["object_translation"][rows]
         table.values["trans_err_cm"][at] = np.linalg.norm(offset, axis=1) * CM_PER_M
     mark_unsampled(table, "smpl_cd_cm")
