@@ -51,7 +51,7 @@ class SynthConfig:
     """Std (radians per frame) of each body joint angle's speed along a clip."""
     appearance_cue: float = 0.0
     """How much the person's clothing colours follow the interaction (0 = drawn at random, 1 = set by
-    its mode and the object's place around the body); see ``appearance.py``."""
+    its mode and the object's place around the body; see docs/multiview.md)."""
 
     def __post_init__(self) -> None:
         """Reject an unknown observation preset and impossible multi-view settings at once."""
