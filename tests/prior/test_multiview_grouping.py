@@ -16,6 +16,7 @@ from hoirecon.eval.grouping import score_category
 from hoirecon.prior import EncoderConfig, FlowConfig, GroupingConfig, TrainConfig, load_prior
 from hoirecon.prior.ablations import ground_truth_groups
 from hoirecon.prior.category import group_category, train_category
+from hoirecon.prior.grouping import Grouping
 from hoirecon.prior.training_data import observed_x25d, sample_videos
 
 CATEGORY = "basketball"
@@ -74,6 +75,16 @@ def test_chunked_grouping_rejects_adjacent_frames_alike(clips: Path) -> None:
     memory, _ = group_category(clips, CATEGORY, config)
     chunked, _ = group_category(clips, CATEGORY, config, chunk_size=8)
     assert torch.equal(memory.neighbours, chunked.neighbours)
+
+
+def test_knn_training_rejects_adjacent_frames(clips: Path, tmp_path: Path) -> None:
+    grouping = GroupingConfig(k=4, max_distance=None, min_frame_gap=2)
+    config = TrainConfig(supervision="2d-knn", epochs=1, batch_size=8, encoder=EncoderConfig(name="none"),
+                         val_fraction=0.2, flow=replace(FlowConfig(), depth=2, width=16), grouping=grouping)
+    train_category(clips, CATEGORY, tmp_path / "p.pt", config)
+    used = Grouping.load(tmp_path / "p.pt.work" / "grouping.npz")
+    video, frame = sample_videos(list(load_dataset(clips).samples(CATEGORY, "train")))
+    assert bool(used.valid.any()) and _adjacent_links(used, video, frame, 2) == 0
 
 
 @pytest.mark.slow

@@ -71,10 +71,10 @@ def video_frame_ids(video_ids: Sequence[str | None], frames: Sequence[int | None
     missing = [i for i, (ok, f) in enumerate(zip(named, frames)) if ok and f is None]
     if missing:
         raise ValueError(f"frame index missing for images {missing[:5]} that name a video")
-    _, numbers = np.unique([str(v) if ok else "" for v, ok in zip(video_ids, named)], return_inverse=True)
-    numbers = numbers.astype(np.int64).reshape(len(video_ids))
-    own = numbers.max(initial=-1) + 1 + np.arange(len(video_ids))
-    video = np.where(named, numbers, own)
+    names = sorted({str(v) for v, ok in zip(video_ids, named) if ok})
+    number = {name: i for i, name in enumerate(names)}
+    video = np.array([number[str(v)] if ok else len(names) + i for i, (v, ok) in enumerate(zip(video_ids, named))],
+                     np.int64)
     frame = np.array([int(f) if ok else 0 for f, ok in zip(frames, named)], np.int64)
     return torch.as_tensor(video), torch.as_tensor(frame)
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from hoirecon.data import check_dataset, load_dataset
+from hoirecon.data.synthetic.families import Draw
 from hoirecon.data.synthetic.generator import SynthConfig, chunk_plan, generate
-from hoirecon.data.synthetic.multiview import ChunkLayout
+from hoirecon.data.synthetic.multiview import ChunkLayout, widen
 
 CLIPS = SynthConfig(categories=("tennis_racket",), train=12, test=6, seed=2, image_size=64, chunk=5,
                     views_per_instance=3, frames_per_clip=2, appearance_cue=1.0, observation="clean")
@@ -93,3 +94,10 @@ def test_stills_have_no_video_or_instance_columns(small_synth: Path) -> None:
     cols = load_dataset(small_synth).columns("skateboard")
     assert not {"video_id", "frame_index", "gt_instance_id"} & set(cols)
     assert next(load_dataset(small_synth).samples("skateboard")).video_id is None
+
+
+def test_pose_spread_widens_the_family_and_nothing_else() -> None:
+    draw = Draw(np.zeros((400, 63)), np.zeros(400, int), {})
+    assert widen(draw, np.random.default_rng(0), 0.0) is draw
+    wide = widen(draw, np.random.default_rng(0), 0.2)
+    assert abs(wide.body_pose.std() - 0.2) < 0.01 and wide.mode is draw.mode

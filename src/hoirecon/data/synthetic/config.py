@@ -10,7 +10,7 @@ from hoirecon.data.synthetic.camera import CameraConfig
 from hoirecon.data.synthetic.estimators import EstimatorNoise, observation_from_noise
 from hoirecon.data.synthetic.observation import ObservationConfig, get_observation
 
-MULTIVIEW_FIELDS = ("views_per_instance", "frames_per_clip", "clip_motion", "appearance_cue")
+MULTIVIEW_FIELDS = ("views_per_instance", "frames_per_clip", "clip_motion", "appearance_cue", "pose_spread")
 """Fields added with the multi-view data; a config of stills leaves them out of its fingerprint, so
 datasets made before they existed keep theirs (and resume)."""
 
@@ -52,6 +52,9 @@ class SynthConfig:
     appearance_cue: float = 0.0
     """How much the person's clothing colours follow the interaction (0 = drawn at random, 1 = set by
     its mode and the object's place around the body; see docs/multiview.md)."""
+    pose_spread: float = 0.0
+    """Extra std (radians) of every body joint angle of an instance, on top of the family's own variation:
+    wider families (the object is placed from the moved joints, so grips hold)."""
 
     def __post_init__(self) -> None:
         """Reject an unknown observation preset and impossible multi-view settings at once."""
@@ -61,8 +64,9 @@ class SynthConfig:
                 raise ValueError(f"{name}: expected an integer >= 1, got {getattr(self, name)!r}")
         if not 0.0 <= self.appearance_cue <= 1.0:
             raise ValueError(f"appearance_cue: expected a value in [0, 1], got {self.appearance_cue}")
-        if not self.clip_motion >= 0.0:
-            raise ValueError(f"clip_motion: expected a value >= 0, got {self.clip_motion}")
+        for name in ("clip_motion", "pose_spread"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"{name}: expected a value >= 0, got {getattr(self, name)}")
         group = self.images_per_instance
         for split in ("train", "test"):
             if getattr(self, split) % group:
@@ -76,8 +80,9 @@ class SynthConfig:
 
     @property
     def is_multiview(self) -> bool:
-        """Whether images come in instances and clips (or carry the appearance cue), not as unrelated stills."""
-        return self.images_per_instance > 1 or self.appearance_cue > 0
+        """Whether images come in instances and clips (or carry the appearance cue or wider families),
+        not as the original unrelated stills."""
+        return self.images_per_instance > 1 or self.appearance_cue > 0 or self.pose_spread > 0
 
     def resolved_observation(self) -> ObservationConfig:
         """The observation config this run uses."""

@@ -68,6 +68,13 @@ class ChunkLayout:
         return cls(instance, instance * views + rest // frames, rest % frames)
 
 
+def widen(draw: Draw, rng: np.random.Generator, spread: float) -> Draw:
+    """The draw with N(0, spread) radians added to every body joint angle (a wider family)."""
+    if spread <= 0:
+        return draw
+    return Draw(draw.body_pose + rng.normal(0.0, spread, draw.body_pose.shape), draw.mode, draw.latent)
+
+
 def clip_poses(draw: Draw, rng: np.random.Generator, frames: int, motion: float) -> np.ndarray:
     """Body poses (frames, n, 63) of n instances moving at constant joint speeds ~ N(0, motion) per
     frame, centred on the drawn pose (the clip's middle frame is the drawn interaction)."""
@@ -116,7 +123,7 @@ def sample_instances(ctx: SceneContext, rng: np.random.Generator, start: int, co
     cfg, t = ctx.config, ctx.template
     views, frames = cfg.views_per_instance, cfg.frames_per_clip
     n, layout = count // cfg.images_per_instance, ChunkLayout.of(count, views, frames)
-    draw = ctx.family.pose(rng, n)
+    draw = widen(ctx.family.pose(rng, n), rng, cfg.pose_spread)
     betas = np.clip(rng.normal(0.0, cfg.shape_std, (n, 10)), -2.5, 2.5)
     poses = clip_poses(draw, rng, frames, cfg.clip_motion)
     verts, joints, rest = pose_bodies(ctx.body, np.tile(betas, (frames, 1)), poses.reshape(frames * n, 63))
