@@ -51,6 +51,7 @@ def synth(
     """Generate a synthetic in-the-wild HOI dataset with ground truth and simulated estimator outputs."""
     try:
         config = args.build()
+        config.check_instances()
         if config.train + config.test == 0:
             raise typer.BadParameter("both are 0: nothing to generate", param_hint="'--train' / '--test'")
         check_existing(out, config, force)

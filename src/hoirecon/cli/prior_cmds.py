@@ -66,7 +66,7 @@ def group(
         help="Exact search out of core, this many images per block (same result; resumes from <out>.work/)."),
     reject_adjacent: bool = typer.Option(
         True, "--reject-adjacent/--keep-adjacent",
-        help="Where images name their video, never group frames of one video at most --min-frame-gap apart."),
+        help="Where images name their video, never group frames of one video that lie within the minimum frame gap."),
 ) -> None:
     """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12)."""
     try:

@@ -77,10 +77,10 @@ def test_chunks_hold_whole_instances() -> None:
     ({"appearance_cue": 1.5}, "appearance_cue: expected a value in"),
     ({"clip_motion": -1.0}, "clip_motion: expected a value >= 0"),
 ])
-def test_impossible_multiview_settings_are_refused(change: dict, message: str) -> None:
+def test_impossible_multiview_settings_are_refused(change: dict, message: str, tmp_path: Path) -> None:
     settings = {"train": 12, "test": 6, "views_per_instance": 3, "frames_per_clip": 2, **change}
     with pytest.raises(ValueError, match=message):
-        SynthConfig(**settings)
+        generate(tmp_path / "x", SynthConfig(**settings))
 
 
 def test_stills_keep_their_fingerprint_and_clips_get_their_own() -> None:

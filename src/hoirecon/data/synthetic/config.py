@@ -67,6 +67,10 @@ class SynthConfig:
         for name in ("clip_motion", "pose_spread"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"{name}: expected a value >= 0, got {getattr(self, name)}")
+
+    def check_instances(self) -> None:
+        """Raise ``ValueError`` unless both splits hold whole instances (checked when generating, so a
+        config may be built field by field)."""
         group = self.images_per_instance
         for split in ("train", "test"):
             if getattr(self, split) % group:

@@ -203,6 +203,7 @@ def generate(out: str | Path, config: SynthConfig = SynthConfig(), progress: Pro
         raise ValueError(f"unknown categories {unknown}; built-ins are {', '.join(CATEGORIES)}")
     if config.train < 0 or config.test < 0 or config.train + config.test == 0:
         raise ValueError(f"need a positive number of images, got train={config.train}, test={config.test}")
+    config.check_instances()
     root = Path(out)
     check_existing(root, config, force)
     counts = {}
