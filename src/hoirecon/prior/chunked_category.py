@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from torch import Tensor
 
 from hoirecon.data import load_dataset
 from hoirecon.data.truth import has_truth, true_x3d
@@ -104,7 +105,7 @@ def write_category_arrays(data_dir: str | Path, category: str, work: Path, chunk
             x3d_file.discard()
 
 
-def _videos(data_dir: str | Path, category: str) -> tuple | None:
+def _videos(data_dir: str | Path, category: str) -> tuple[Tensor, Tensor] | None:
     """Video numbers and frames ``(N,)`` of the training images, from the columns (no samples built)."""
     data = load_dataset(data_dir)
     cols, rows = data.columns(category), data.indices(category, "train")
