@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from hoirecon.cli.app import app
 from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
-from hoirecon.eval.grouping import score_category
+from hoirecon.eval.grouping import score_category, score_samples
 from hoirecon.prior import EncoderConfig, FlowConfig, GroupingConfig, TrainConfig, load_prior
 from hoirecon.prior.ablations import ground_truth_groups
 from hoirecon.prior.category import group_category, train_category
@@ -57,6 +57,8 @@ def test_true_groups_are_the_other_images_of_each_instance(clips: Path) -> None:
     assert torch.isfinite(groups.distances).all() and bool((groups.weights == 1).all())
     score = score_category(clips, CATEGORY, groups)
     assert score.recall_at_k == 1.0 and score.precision == 1.0
+    assert score_samples(samples, groups) == score
+    assert score.other_view_share == pytest.approx(3 / 5)  # of 5 others, 2 frames are from the image's own video
 
 
 def test_group_prints_recall_and_precision_against_the_true_groups(clips: Path) -> None:
