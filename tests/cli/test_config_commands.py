@@ -166,8 +166,9 @@ class _Grouping:
 def test_train_and_group_pass_their_configs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seen = {}
 
-    def fake_group(data, category, config, out, chunk_size):  # noqa: ANN001, ANN202
+    def fake_group(data, category, config, out, chunk_size, reject_adjacent):  # noqa: ANN001, ANN202
         seen["group"] = config
+        seen["reject_adjacent"] = reject_adjacent
         return _Grouping(), None
 
     def fake_train(data, category, out, config, callback, **kwargs):  # noqa: ANN001, ANN202
@@ -175,11 +176,13 @@ def test_train_and_group_pass_their_configs(monkeypatch: pytest.MonkeyPatch, tmp
         return None  # what a rank other than 0 returns: nothing to report
 
     monkeypatch.setattr(prior_cmds, "group_category", fake_group)
+    monkeypatch.setattr(prior_cmds, "score_category", lambda data, category, grouping: None)
     monkeypatch.setattr(prior_cmds, "train_category", fake_train)
     common = ["--data", str(tmp_path), "--category", "basketball"]
     result = runner.invoke(app, ["group", *common, "--k", "4", "--max-distance", "none"])
     assert result.exit_code == 0, result.output
     assert seen["group"] == replace(prior_cmds.GROUP_OPTIONS.base, k=4, max_distance=None)
+    assert seen["reject_adjacent"] is True
     result = runner.invoke(app, ["train", *common, "--out", str(tmp_path / "p.pt"), "--flow-depth", "2",
                                  "--encoder-name", "none", "--grouping-k", "3"])
     assert result.exit_code == 0, result.output

@@ -174,3 +174,19 @@ def test_every_corruption_is_found_and_named(case: str, tiny_dataset: Path) -> N
     problems = check_dataset(tiny_dataset)
     assert problems, case
     assert any(p.field == field and text in p.message for p in problems), [str(p) for p in problems]
+
+
+def test_video_columns_are_checked(tiny_dataset: Path) -> None:
+    n = len(_column(tiny_dataset, "image_id"))
+    _rewrite(tiny_dataset, video_id=np.array(["a"] * n), frame_index=np.arange(n), gt_instance_id=np.array(["i"] * n))
+    assert check_dataset(tiny_dataset) == []
+    _rewrite(tiny_dataset, frame_index=np.array([-1] + [0] * (n - 1)))
+    problems = check_dataset(tiny_dataset)
+    assert [p.field for p in problems] == ["frame_index"] and "frame indices >= 0" in problems[0].message
+
+
+def test_a_video_id_needs_its_frame_index(tiny_dataset: Path) -> None:
+    n = len(_column(tiny_dataset, "image_id"))
+    _rewrite(tiny_dataset, video_id=np.array(["a"] * n))
+    problems = check_dataset(tiny_dataset)
+    assert [(p.field, p.message) for p in problems] == [("frame_index", "required column missing")]

@@ -17,7 +17,7 @@ from hoirecon.prior import features as image_features
 from hoirecon.prior.backbones import load_backbone
 from hoirecon.prior.category import group_category, train_category
 from hoirecon.prior.fitting_prior import load_fitting_prior, log_prob_for, sample_for
-from hoirecon.prior.training_data import layout_for, observed_x25d
+from hoirecon.prior.training_data import layout_for, observed_x25d, video_frame_ids
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,15 @@ def test_resnet50_prior_without_weights_fails_clearly(small: Path, tmp_path: Pat
     config = TrainConfig(epochs=1, flow=replace(FlowConfig(), depth=2, width=16), encoder=EncoderConfig(name="resnet50"))
     with pytest.raises(ValueError, match="HOIRECON_RESNET50_WEIGHTS"):
         train_category(small, "basketball", tmp_path / "r.pt", config)
+
+
+def test_video_frame_ids_number_videos_and_isolate_stills() -> None:
+    video, frame = video_frame_ids(["b", "a", None, "b", ""], [7, 3, None, 8, None])
+    assert video.tolist()[:2] == [1, 0] and video[3] == video[0]
+    assert len(set(video.tolist())) == 4  # the two stills each get a video of their own
+    assert frame.tolist() == [7, 3, 0, 8, 0]
+    assert video_frame_ids([None, None], [None, None]) is None
+    with pytest.raises(ValueError, match="frame index missing"):
+        video_frame_ids(["a"], [None])
+    with pytest.raises(ValueError, match="2 and 1 entries"):
+        video_frame_ids(["a", "b"], [1])

@@ -34,11 +34,14 @@ data_app = typer.Typer(help="Inspect and validate dataset folders.", no_args_is_
 SYNTH_OPTIONS = ConfigOptions(
     SynthConfig(),
     ("categories", "train", "test", "seed", "image_size", "observation", "body_model", "shape_std", "chunk", "workers",
-     "camera.elevation", "camera.fov", "camera.roll_std", "camera.margin"),
+     "camera.elevation", "camera.fov", "camera.roll_std", "camera.margin", "views_per_instance", "frames_per_clip",
+     "clip_motion", "appearance_cue", "pose_spread"),
     choices={"categories": CATEGORIES, "observation": OBSERVATION_PRESETS},
     ranges={"train": AT_LEAST_0, "test": AT_LEAST_0, "seed": AT_LEAST_0, "image_size": Bound(16, 4096),
             "shape_std": AT_LEAST_0, "chunk": AT_LEAST_1, "workers": Bound(1, 256), "camera.elevation": Bound(-90, 90),
-            "camera.fov": Bound(1, 179), "camera.roll_std": AT_LEAST_0, "camera.margin": POSITIVE},
+            "camera.fov": Bound(1, 179), "camera.roll_std": AT_LEAST_0, "camera.margin": POSITIVE,
+            "views_per_instance": AT_LEAST_1, "frames_per_clip": AT_LEAST_1, "clip_motion": AT_LEAST_0,
+            "appearance_cue": Bound(0, 1), "pose_spread": AT_LEAST_0},
 )
 
 
@@ -61,6 +64,7 @@ def synth(
                 write_behave_tree(out, behave_config)
             console.print(f"wrote {out} (BEHAVE layout)")
             return
+        config.check_instances()
         if config.train + config.test == 0:
             raise typer.BadParameter("both are 0: nothing to generate", param_hint="'--train' / '--test'")
         check_existing(out, config, force)

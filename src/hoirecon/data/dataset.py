@@ -77,6 +77,7 @@ def _ground_truth(cols: dict[str, np.ndarray], i: int) -> GroundTruth | None:
         object_keypoints_3d=cols["gt_object_keypoints_3d"][i],
         cam_rotation=cols["gt_cam_rotation"][i] if "gt_cam_rotation" in cols else None,
         cam_center=cols["gt_cam_center"][i] if "gt_cam_center" in cols else None,
+        instance_id=str(cols["gt_instance_id"][i]) if "gt_instance_id" in cols else None,
     )
 
 
@@ -107,6 +108,8 @@ def row_to_sample(root: Path, category: str, cols: dict[str, np.ndarray], i: int
         coco_keypoints=f64("coco_keypoints"), intrinsics=f64("intrinsics"),
         cam_rotation=f64("cam_rotation"), cam_center=f64("cam_center"),
         gt=_ground_truth(cols, i), estimate=_estimate(cols, i),
+        video_id=str(cols["video_id"][i]) if "video_id" in cols else None,
+        frame_index=int(cols["frame_index"][i]) if "frame_index" in cols else None,
     )
 
 

@@ -33,8 +33,10 @@ class Column:
     kind: str
     """numpy dtype kind: 'f' float, 'i' integer, 'b' bool, 'U' string."""
     group: str = "base"
-    """'base' (required), 'gt', 'gt_camera' or 'est' (optional groups). 'gt_camera' is the true
-    camera where the base ``cam_rotation`` / ``cam_center`` come from a body estimate."""
+    """'base' (required), 'gt', 'gt_camera', 'gt_instance', 'est' or 'video' (optional groups).
+    'gt_camera' is the true camera where the base ``cam_rotation`` / ``cam_center`` come from a
+    body estimate; 'video' says which video and frame an image was taken from (evidence);
+    'gt_instance' says which images show the same 3D interaction (truth)."""
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -63,6 +65,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("gt_object_keypoints_3d", ("k", 3), "f", "gt"),
     Column("gt_cam_rotation", (3, 3), "f", "gt_camera"),
     Column("gt_cam_center", (3,), "f", "gt_camera"),
+    Column("gt_instance_id", (), "U", "gt_instance"),
     Column("has_estimate", (), "b", "est"),
     Column("est_betas", (10,), "f", "est"),
     Column("est_body_pose", (63,), "f", "est"),
@@ -73,6 +76,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("est_corr_points", ("C", 3), "f", "est"),
     Column("est_corr_pixels", ("C", 2), "f", "est"),
     Column("est_corr_weight", ("C",), "f", "est"),
+    Column("video_id", (), "U", "video"),
+    Column("frame_index", (), "i", "video"),
 )
 COLUMNS_BY_NAME = {c.name: c for c in COLUMNS}
 

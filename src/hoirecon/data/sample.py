@@ -56,6 +56,9 @@ class GroundTruth:
     derived from a body estimate) differs from it; None means the sample's camera is the true one."""
     cam_center: np.ndarray | None = None
     """(3,) the TRUE camera centre in the human frame (see ``cam_rotation``)."""
+    instance_id: str | None = None
+    """Which 3D interaction the image shows: images with the same id are views (and frames) of one
+    interaction instance, the true multi-view groups; None when the dataset does not say."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,10 @@ class Sample:
     """(3,) camera centre in the human frame (the paper's t_cam)."""
     gt: GroundTruth | None = None
     estimate: Estimate | None = None
+    video_id: str | None = None
+    """The video the image is a frame of (evidence: a collection knows its files' sources); None for stills."""
+    frame_index: int | None = None
+    """The frame's index in that video (None for stills)."""
 
     @property
     def num_object_keypoints(self) -> int:

@@ -125,7 +125,8 @@ def _shape_problem(path: str, col: Column, arr: np.ndarray, n: int, k: int) -> P
 
 def present_groups(cols: Mapping[str, np.ndarray]) -> list[str]:
     """The column groups a file has: ``base`` always, the optional ones by their flag column."""
-    flags = (("gt", "has_gt"), ("gt_camera", "gt_cam_rotation"), ("est", "has_estimate"))
+    flags = (("gt", "has_gt"), ("gt_camera", "gt_cam_rotation"), ("gt_instance", "gt_instance_id"),
+             ("est", "has_estimate"), ("video", "video_id"))
     return ["base"] + [group for group, flag in flags if flag in cols]
 
 
@@ -228,16 +229,17 @@ RULES: tuple[Rule, ...] = (
     Rule("gt_cam_rotation", "a rotation matrix (orthonormal, det +1)", _not_rotation),
     Rule("est_object_keypoint_conf", "confidences in [0, 1]", _outside_unit),
     Rule("est_corr_weight", "weights >= 0", _negative),
+    Rule("frame_index", "frame indices >= 0", _negative),
 )
 """Range and geometry rules; every float column must also be finite (checked first)."""
 
-EVIDENCE_GROUPS = ("base", "est")
+EVIDENCE_GROUPS = ("base", "est", "video")
 """What a fit reads (ground truth is for evaluation only)."""
 
 
 def _row_mask(cols: Mapping[str, np.ndarray], group: str, n: int) -> np.ndarray:
     """Rows whose values of ``group`` are meaningful (flagged by has_gt / has_estimate)."""
-    flag = {"gt": "has_gt", "gt_camera": "has_gt", "est": "has_estimate"}.get(group)
+    flag = {"gt": "has_gt", "gt_camera": "has_gt", "gt_instance": "has_gt", "est": "has_estimate"}.get(group)
     if flag is None or flag not in cols:
         return np.ones(n, dtype=bool)
     return np.asarray(cols[flag], dtype=bool).reshape(n)

@@ -30,7 +30,7 @@ from hoirecon.prior.grouping import (
 from hoirecon.prior.prior import load_prior
 from hoirecon.prior.train import Progress, train_prior
 from hoirecon.prior.train_config import TrainConfig
-from hoirecon.prior.training_data import layout_for, observations, observed_x25d
+from hoirecon.prior.training_data import layout_for, observations, observed_x25d, sample_videos
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +49,21 @@ def grouping_quality(samples: list[Sample], grouping: Grouping, seed: int = 0) -
 
 
 def group_category(data_dir: str | Path, category: str, config: GroupingConfig = GroupingConfig(),
-                   out: str | Path | None = None, chunk_size: int | None = None
+                   out: str | Path | None = None, chunk_size: int | None = None, reject_adjacent: bool = True
                    ) -> tuple[Grouping, GroupingQuality | None]:
     """KNN-group the training images of a category by eq. (11); optionally save the grouping.
 
     With ``chunk_size``, the exact search runs out of core, that many images per block, and
     resumes from ``<out>.work/`` (see :mod:`hoirecon.prior.grouping.chunked`); the result is the same.
+    With ``reject_adjacent`` and images that name their video, frames of one video at most
+    ``config.min_frame_gap`` apart are never neighbours (near-duplicates, not other views).
     """
     if chunk_size is not None:
-        return group_category_chunked(data_dir, category, config, out, chunk_size)
+        return group_category_chunked(data_dir, category, config, out, chunk_size, reject_adjacent)
     samples = training_samples(load_dataset(data_dir), category)
-    grouping = group_images(observed_x25d(samples), config)
+    videos = sample_videos(samples) if reject_adjacent else None
+    grouping = group_images(observed_x25d(samples), config, *(videos or (None, None)))
+    grouping.stats["adjacent_frame_rejection"] = videos is not None
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         grouping.save(out)
@@ -84,9 +88,10 @@ class TrainSummary:
 def _inputs(samples: list[Sample], config: TrainConfig) -> tuple[torch.Tensor, Grouping | None]:
     if config.supervision == "3d":
         return virtual_views(samples, views=8, seed=config.seed), None
+    x25d = observed_x25d(samples)
     if config.supervision == "2d-gt-groups":
-        return observed_x25d(samples), ground_truth_groups(samples, config.grouping.k)
-    return observed_x25d(samples), None
+        return x25d, ground_truth_groups(samples, config.grouping.k, x25d)
+    return x25d, None
 
 
 def with_images(samples: list[Sample]) -> list[Sample]:
@@ -155,8 +160,9 @@ def train_category(data_dir: str | Path, category: str, out: str | Path, config:
     with world.main_first():  # rank 0 computes and caches the image features, the others read them
         samples, features = training_features(samples, config, feature_cache)
     x25d, grouping = _inputs(samples, config)
+    video, frame = sample_videos(samples) or (None, None)
     result = train_prior(x25d, observations(samples), grouping, config, work, layout_for(template),
-                         callback=callback, distributed=distributed, features=features)
+                         callback=callback, distributed=distributed, video=video, frame=frame, features=features)
     other = (train_category(data_dir, category, str(out) + ".unconditional.pt", unconditional(config),
                             distributed=distributed) if compare_unconditional else None)
     if not world.is_main:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from torch import Tensor
 
 from hoirecon.data import load_dataset
 from hoirecon.data.truth import has_truth, true_x3d
@@ -32,7 +33,7 @@ from hoirecon.prior.grouping.chunked import (
     _check_settings,
     group_images_chunked,
 )
-from hoirecon.prior.training_data import observed_x25d
+from hoirecon.prior.training_data import observed_x25d, video_frame_ids
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,8 +105,17 @@ def write_category_arrays(data_dir: str | Path, category: str, work: Path, chunk
             x3d_file.discard()
 
 
+def _videos(data_dir: str | Path, category: str) -> tuple[Tensor, Tensor] | None:
+    """Video numbers and frames ``(N,)`` of the training images, from the columns (no samples built)."""
+    data = load_dataset(data_dir)
+    cols, rows = data.columns(category), data.indices(category, "train")
+    if "video_id" not in cols:
+        return None
+    return video_frame_ids([str(v) for v in cols["video_id"][rows]], [int(f) for f in cols["frame_index"][rows]])
+
+
 def group_category_chunked(data_dir: str | Path, category: str, config: GroupingConfig, out: str | Path | None,
-                           chunk_size: int) -> tuple[Grouping, GroupingQuality | None]:
+                           chunk_size: int, reject_adjacent: bool = True) -> tuple[Grouping, GroupingQuality | None]:
     """:func:`~hoirecon.prior.category.group_category` out of core, ``chunk_size`` images per block.
 
     With ``out``, the work files live in ``<out>.work/`` (an interrupted run resumes from there)
@@ -116,7 +126,9 @@ def group_category_chunked(data_dir: str | Path, category: str, config: Grouping
     with nullcontext(work) if work is not None else tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         x25d_path, x3d_path = write_category_arrays(data_dir, category, folder, chunk_size)
-        grouping = group_images_chunked(x25d_path, config, chunk_size, folder)
+        videos = _videos(data_dir, category) if reject_adjacent else None
+        grouping = group_images_chunked(x25d_path, config, chunk_size, folder, *(videos or (None, None)))
+        grouping.stats["adjacent_frame_rejection"] = videos is not None
         quality = None
         if x3d_path is not None:
             quality = streamed_quality(np.load(x3d_path, mmap_mode="r"), grouping, chunk_size)

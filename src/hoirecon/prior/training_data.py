@@ -58,3 +58,27 @@ def layout_for(template: ObjectTemplate) -> KeypointLayout:
     perms = {tuple(int(v) for v in p) for p in np.asarray(template.keypoint_permutations)}
     perms.discard(tuple(range(len(names))))
     return KeypointLayout(tuple(names), tuple(flip), tuple(sorted(perms)))
+
+
+def video_frame_ids(video_ids: Sequence[str | None], frames: Sequence[int | None]) -> tuple[Tensor, Tensor] | None:
+    """Video numbers and frame indices ``(N,)`` int64 for adjacent-frame rejection, or None when no
+    image names a video. Stills among videos (``None`` / ``""`` video id) each get a video of their own."""
+    if len(video_ids) != len(frames):
+        raise ValueError(f"video ids and frames: {len(video_ids)} and {len(frames)} entries")
+    named = [v is not None and str(v) != "" for v in video_ids]
+    if not any(named):
+        return None
+    missing = [i for i, (ok, f) in enumerate(zip(named, frames)) if ok and f is None]
+    if missing:
+        raise ValueError(f"frame index missing for images {missing[:5]} that name a video")
+    names = sorted({str(v) for v, ok in zip(video_ids, named) if ok})
+    number = {name: i for i, name in enumerate(names)}
+    video = np.array([number[str(v)] if ok else len(names) + i for i, (v, ok) in enumerate(zip(video_ids, named))],
+                     np.int64)
+    frame = np.array([int(f) if ok else 0 for f, ok in zip(frames, named)], np.int64)
+    return torch.as_tensor(video), torch.as_tensor(frame)
+
+
+def sample_videos(samples: Sequence[Sample]) -> tuple[Tensor, Tensor] | None:
+    """:func:`video_frame_ids` of samples (their ``video_id`` / ``frame_index`` evidence)."""
+    return video_frame_ids([s.video_id for s in samples], [s.frame_index for s in samples])

@@ -1,4 +1,8 @@
-"""The synthetic in-the-wild generator: one sampled interaction seen by one random camera per image.
+"""The synthetic in-the-wild generator: sampled interactions seen by random cameras.
+
+By default every image shows its own interaction from one camera; with ``views_per_instance`` /
+``frames_per_clip`` each interaction instance is filmed by several cameras, each a short clip
+(:mod:`hoirecon.data.synthetic.multiview`).
 
 Work is cut into chunks whose rows are saved as soon as they are finished
 (``annotations/.parts/``), so an interrupted run resumes where it stopped; the category file
@@ -22,6 +26,7 @@ import numpy as np
 from hoirecon.data.dataset import stack_rows, write_category_columns
 from hoirecon.data.format import ANNOTATION_DIR, FORMAT_VERSION, MANIFEST_NAME
 from hoirecon.data.synthetic.config import SynthConfig
+from hoirecon.data.synthetic.multiview import make_clip_rows
 from hoirecon.data.synthetic.scene import SceneContext, make_rows
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
@@ -35,11 +40,17 @@ Progress = Callable[[str, int, int], None]
 
 
 def chunk_plan(config: SynthConfig) -> list[tuple[int, int, str]]:
-    """(start, count, split) of every chunk of one category: training images first, then test."""
+    """(start, count, split) of every chunk of one category: training images first, then test.
+
+    A chunk holds whole interaction instances (all views and frames of each), so ``config.chunk``
+    is rounded down to a multiple of ``images_per_instance`` (at least one instance).
+    """
+    group = config.images_per_instance
+    size = max(1, config.chunk // group) * group
     plan = []
     for split, begin, total in (("train", 0, config.train), ("test", config.train, config.test)):
-        for start in range(begin, begin + total, config.chunk):
-            plan.append((start, min(config.chunk, begin + total - start), split))
+        for start in range(begin, begin + total, size):
+            plan.append((start, min(size, begin + total - start), split))
     return plan
 
 
@@ -57,7 +68,8 @@ def _make_part(root: Path, category: str, config: SynthConfig, start: int, count
         _WORKER_CONTEXT.clear()
         _WORKER_CONTEXT[key] = SceneContext.build(category, config)
     seed = np.random.SeedSequence([config.seed, _category_code(category), start])
-    rows = make_rows(_WORKER_CONTEXT[key], root, np.random.default_rng(seed), start, count, split)
+    make = make_clip_rows if config.is_multiview else make_rows
+    rows = make(_WORKER_CONTEXT[key], root, np.random.default_rng(seed), start, count, split)
     part = _part_path(root, category, start, config.fingerprint())
     atomic_save_npz(part, stack_rows(rows))
     return part
@@ -191,6 +203,7 @@ def generate(out: str | Path, config: SynthConfig = SynthConfig(), progress: Pro
         raise ValueError(f"unknown categories {unknown}; built-ins are {', '.join(CATEGORIES)}")
     if config.train < 0 or config.test < 0 or config.train + config.test == 0:
         raise ValueError(f"need a positive number of images, got train={config.train}, test={config.test}")
+    config.check_instances()
     root = Path(out)
     check_existing(root, config, force)
     counts = {}

@@ -9,7 +9,7 @@ ESTIMATED body, never from the true one.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from hoirecon.body.landmarks import (
     find_landmarks,
     joint_visibility,
 )
+from hoirecon.data.synthetic.appearance import dress, face_regions
 from hoirecon.data.synthetic.background import random_background
 from hoirecon.data.synthetic.camera import SampledCameras, sample_cameras
 from hoirecon.data.synthetic.catalog import get_family
@@ -79,6 +80,8 @@ class SceneContext:
     """The object keypoint detector's layout (sigmas, left/right pairs)."""
     pose_std: float
     """HMR pose-noise std (radians) calibrated to the observation's PA-MPJPE on this category."""
+    face_region: np.ndarray
+    """(F,) body region of each face (``appearance.face_regions``), for dressed renders."""
 
     @classmethod
     def build(cls, category: str, config: SynthConfig) -> SceneContext:
@@ -89,8 +92,10 @@ class SceneContext:
         landmarks = find_landmarks(rest.vertices[0].numpy(), rest.joints[0].numpy())
         family, template, obs = get_family(category), get_category_template(category), config.resolved_observation()
         layout = object_layout(tuple(template.keypoint_names), obs.object.sigma or OBJECT_SIGMA)
-        return cls(category, config, family, template, body, landmarks, np.asarray(body.faces), _pelvis_basis(body),
-                   obs, layout, _calibrated_pose_std(config.body_model, category, obs.hmr, config.shape_std))
+        faces = np.asarray(body.faces)
+        return cls(category, config, family, template, body, landmarks, faces, _pelvis_basis(body),
+                   obs, layout, _calibrated_pose_std(config.body_model, category, obs.hmr, config.shape_std),
+                   face_regions(rest.vertices[0].numpy(), rest.joints[0].numpy(), faces))
 
 
 @functools.lru_cache(maxsize=64)
@@ -246,14 +251,30 @@ def make_rows(ctx: SceneContext, root: Path, rng: np.random.Generator, start: in
     return [_one_image(ctx, root, rng, start + i, split, i, chunk, estimates[i]) for i in range(count)]
 
 
-def _render(ctx: SceneContext, rng: np.random.Generator, c: Chunk, i: int):
+@dataclass(frozen=True)
+class Look:
+    """How one image looks when it is not drawn at random: the body's region colours and the scene."""
+
+    colours: np.ndarray
+    """(3, 3) RGB of the body regions (``appearance.REGIONS``)."""
+    background: np.ndarray
+    """(H, W, 3) uint8 background."""
+
+
+def _render(ctx: SceneContext, rng: np.random.Generator, c: Chunk, i: int, look: Look | None = None):
+    """Render image ``i``: a random skin colour and background, or the given ``look`` (its body
+    drawn white, then dressed region by region)."""
     rot, center, k = c.cams.cam_rotation[i], c.cams.cam_center[i], c.cams.intrinsics[i]
-    skin = rng.uniform(0.35, 0.85, 3)
+    size = ctx.config.image_size
+    skin = rng.uniform(0.35, 0.85, 3) if look is None else np.ones(3)
     meshes = [SceneMesh(_camera_frame(c.verts[i], rot, center), ctx.faces, tuple(skin), "human"),
               SceneMesh(_camera_frame(c.obj_verts[i], rot, center), np.asarray(ctx.template.faces),
                         OBJECT_COLORS[ctx.category], "object")]
-    size = ctx.config.image_size
-    return render_scene(meshes, Camera(k, size, size), background=random_background(rng, size, size))
+    background = random_background(rng, size, size) if look is None else look.background.copy()
+    result = render_scene(meshes, Camera(k, size, size), background=background)
+    if look is not None:
+        result = replace(result, rgb=dress(result.rgb, result.instance, result.hit_face, ctx.face_region, look.colours))
+    return result
 
 
 def _ground_truth(c: Chunk, i: int) -> dict:
@@ -267,7 +288,7 @@ def _ground_truth(c: Chunk, i: int) -> dict:
 
 
 def _one_image(ctx: SceneContext, root: Path, rng: np.random.Generator, index: int, split: str, i: int, c: Chunk,
-               est: dict) -> dict:
+               est: dict, look: Look | None = None) -> dict:
     rot, center, k, place = c.cams.cam_rotation[i], c.cams.cam_center[i], c.cams.intrinsics[i], c.place
     image_id = f"{ctx.category}_{index:06d}"
     scene = {
@@ -275,7 +296,7 @@ def _one_image(ctx: SceneContext, root: Path, rng: np.random.Generator, index: i
         "obj_rot_cam": rot.T @ place.rotation[i], "obj_t_cam": _camera_frame(place.translation[i], rot, center),
         "obj_scale": place.scale[i],
     }
-    result = _render(ctx, rng, c, i)
+    result = _render(ctx, rng, c, i, look)
     row = {"image_id": image_id, "split": split, "image_size": np.array([ctx.config.image_size] * 2),
            "intrinsics": k, **_ground_truth(c, i), "has_estimate": np.array(True),
            **{key: v for key, v in est.items() if key.startswith("est_")}}
