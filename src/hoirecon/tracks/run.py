@@ -45,7 +45,6 @@ from hoirecon.eval.protocols.submission import read_pickle
 from hoirecon.eval.report import write_report
 from hoirecon.fitting.optimize import FitConfig
 from hoirecon.fitting.pipeline import NO_PRIOR_FALLBACK, fit_dataset
-from hoirecon.fitting.single import with_centroid_keypoint
 from hoirecon.io.atomic import atomic_write_json
 from hoirecon.io.fits import fitted_categories, load_fits, read_fit_info
 from hoirecon.io.provenance import file_hash
@@ -143,7 +142,7 @@ def _prepare_data(inputs: TrackInputs, sequences: list[str], body: BodyModel, bo
     atomic_write_json(split, {"train": [], "test": sequences})
     objects = sorted({object_of(s) for s in sequences})
     root = BehaveCalibration(inputs.behave).objects_root
-    templates = {name: with_centroid_keypoint(t) for name, t in behave_templates(root, objects).items()}
+    templates = behave_templates(root, objects)
     reader = read_behave(inputs.behave, "test", sequences=sequences, views=[inputs.kinect], body_model=body,
                          templates=templates, truth=False, split_file=split)
     report = convert(_counted(reader, _frame_count(inputs.behave, sequences), progress), data, "behave-rhobin",
