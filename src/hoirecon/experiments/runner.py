@@ -25,6 +25,7 @@ import torch
 from hoirecon.experiments.config import ExperimentConfig
 from hoirecon.experiments.registry import Experiment
 from hoirecon.experiments.unit import error_text, run_unit, unit_fingerprint, unit_name
+from hoirecon.experiments.variants import fit_config, synth_config, train_config
 from hoirecon.io.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ def execute_unit(experiment: Experiment, config: ExperimentConfig, seed: int, ca
     atomic_write_json(unit_path(out, seed, category), record)
     if record["status"] == "ok" and not keep_work:
         shutil.rmtree(work, ignore_errors=True)
+        if work.parent.is_dir() and not any(work.parent.iterdir()):
+            work.parent.rmdir()
     return record["status"]
 
 
@@ -141,12 +144,22 @@ def _run_units(experiment: Experiment, config: ExperimentConfig, out: Path, todo
     return results
 
 
+def check_plan(experiment: Experiment, config: ExperimentConfig) -> None:
+    """Build every row's generator, prior and fit settings once, so bad settings fail before any unit runs."""
+    seed, category = config.seed_list[0], config.categories[0]
+    for arm in experiment.arms:
+        synth_config(config, arm.data, seed, category)
+        train_config(config, arm.prior, seed)
+        fit_config(arm, config)
+
+
 def run_units(experiment: Experiment, config: ExperimentConfig, out: str | Path, *, workers: int = 1, threads: int = 1,
               keep_work: bool = False, command: str = "", status: Status | None = None) -> RunSummary:
     """Run the units of ``experiment`` that are not finished; returns what ran, was reused and failed."""
     out = Path(out)
     if workers < 1 or threads < 1:
         raise ValueError(f"workers and threads: expected >= 1, got {workers} and {threads}")
+    check_plan(experiment, config)
     check_manifest(out, experiment)
     write_manifest(out, experiment, config, command, workers, threads)
     status = status or (lambda text: log.info("%s", text))

@@ -19,7 +19,7 @@ condition encoder); the generator fields in ``ExperimentConfig.data`` reach ever
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from hoirecon.data.synthetic.generator import SynthConfig
@@ -93,6 +93,10 @@ def observation_for(variant: str, base: str) -> ObservationConfig:
 
 def synth_config(config: ExperimentConfig, variant: str, seed: int, category: str) -> SynthConfig:
     """The generator settings of one split of a data variant (``config.data`` passed through)."""
+    known = {f.name for f in fields(SynthConfig)}
+    unknown = sorted(set(config.data) - known)
+    if unknown:
+        raise ValueError(f"data: {unknown} are not fields of the synthetic generator's config; known: {', '.join(sorted(known))}")
     return SynthConfig(categories=(category,), train=config.train, test=config.test, seed=seed,
                        image_size=config.image_size, workers=1,
                        observation=observation_for(variant, config.observation), **config.data)
