@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import json
 import shlex
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import typer
 
 from hoirecon.cli.common import INPUT_ERRORS, check_output_folder, console, exit_with_error, progress_bar, writing
-from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, Bound, ConfigArgs, ConfigOptions
+from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, Bound, ConfigArgs, ConfigOptions, show_value
 from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
 from hoirecon.experiments import EXPERIMENTS, TUNE_SEED_BASE, ExperimentConfig, TuneGrid, run_experiment, run_tuning
 from hoirecon.experiments.run import rebuild_report
@@ -63,9 +62,16 @@ def parse_data_options(items: list[str]) -> dict[str, Any]:
     return data
 
 
-def command_line() -> str:
-    """The command as typed (for the report)."""
-    return shlex.join(["hoirecon", *sys.argv[1:]])
+def command_line(words: list[str], args: ConfigArgs[ExperimentConfig], out: Path, quick: bool, workers: int,
+                 threads: int, keep_work: bool, data: list[str], extra: tuple[str, ...] = ()) -> str:
+    """The command with every option that was set (what the report records to rerun it)."""
+    words = ["hoirecon", "experiment", *words]
+    flags = {f.path: f.flag for f in args.options.fields}
+    words += [w for path, value in args.given.items() for w in (flags[path], show_value(value))]
+    words += ["--quick"] * quick + ["--keep-work"] * keep_work + ["--out", str(out)]
+    words += ["--workers", str(workers)] * (workers != 1) + ["--threads", str(threads)] * (threads != 1)
+    words += [w for item in data for w in ("--data-option", item)] + list(extra)
+    return shlex.join(words)
 
 
 def _build(args: ConfigArgs[ExperimentConfig], base: ExperimentConfig, quick: bool, data: list[str]) -> ExperimentConfig:
@@ -82,10 +88,11 @@ def _register(name: str) -> None:
                 data_option: list[str] = DATA_OPTION) -> None:
         try:
             config = _build(args, ExperimentConfig(), quick, data_option)
+            line = command_line([name], args, out, quick, workers, threads, keep_work, data_option)
             with writing(out, folder=True), progress_bar(transient=True) as bar:
                 task = bar.add_task(name, total=None)
                 result = run_experiment(name, config, out, workers=workers, threads=threads, keep_work=keep_work,
-                                        command=command_line(),
+                                        command=line,
                                         status=lambda text: bar.update(task, description=f"{name}: {text}"))
         except INPUT_ERRORS as err:
             exit_with_error(err)
@@ -125,10 +132,13 @@ def tune(args: ConfigArgs[ExperimentConfig], out: Path = _out("experiments_out/t
     try:
         config = _build(args, TUNE_BASE, quick, data_option)
         grid = TuneGrid(_weights(prior_weights), _weights(contact_weights), _weights(combined_contact_weights))
+        grid_words = ("--prior-weights", prior_weights, "--contact-weights", contact_weights,
+                      "--combined-contact-weights", combined_contact_weights)
+        line = command_line(["tune"], args, out, quick, workers, threads, keep_work, data_option, grid_words)
         with writing(out, folder=True), progress_bar(transient=True) as bar:
             task = bar.add_task("tune", total=None)
             summary, best = run_tuning(config, out, grid, workers=workers, threads=threads, keep_work=keep_work,
-                                       command=command_line(),
+                                       command=line,
                                        status=lambda text: bar.update(task, description=f"tune: {text}"))
     except INPUT_ERRORS as err:
         exit_with_error(err)
