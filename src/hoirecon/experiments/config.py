@@ -30,9 +30,9 @@ class ExperimentConfig:
     """Seed of the first split (test seeds stay below 1000, the first tuning seed)."""
     categories: tuple[str, ...] = ("baseball_bat", "skateboard", "basketball")
     """Object categories; every seed is run on each."""
-    train: int = 192
+    train: int = 256
     """Training images per split (the prior sees only their 2D evidence)."""
-    test: int = 24
+    test: int = 48
     """Test images per split (the fits are scored on these)."""
     image_size: int = 128
     """Image width and height, pixels."""
