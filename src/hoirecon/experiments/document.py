@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Heading:
+    """A section title; level 2 is a section, 3 a subsection."""
+
     text: str
     level: int = 2
 
 
 @dataclass(frozen=True)
 class Paragraph:
+    """A paragraph of text."""
+
     text: str
     code: bool = False
     """Render as a code block (commands)."""
@@ -25,6 +29,8 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Table:
+    """A table of text cells: a header and rows of the same width."""
+
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     css: str = ""
@@ -48,6 +54,7 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
 
     def add(self, *blocks: Block) -> None:
+        """Append blocks in order."""
         self.blocks.extend(blocks)
 
 

@@ -102,6 +102,7 @@ class Split:
 
     @property
     def occlusion(self) -> Path:
+        """The split's mean occlusion maps file."""
         return self.root / "occlusion.npz"
 
     def prior(self, variant: str) -> Path:
