@@ -14,6 +14,7 @@ from hoirecon.cli.data_cmds import data_app, preview, synth
 from hoirecon.cli.demo_cmd import demo
 from hoirecon.cli.detect_cmd import detect
 from hoirecon.cli.eval_cmds import eval_app
+from hoirecon.cli.experiment_cmds import experiment_app
 from hoirecon.cli.fit_cmd import export_rhobin, fit
 from hoirecon.cli.guard import GuardedGroup
 from hoirecon.cli.occlusion_cmd import occlusion
@@ -46,6 +47,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 app.add_typer(rhobin_app, name="rhobin")
 app.add_typer(study_app, name="study")
+app.add_typer(experiment_app, name="experiment")
 
 
 @app.callback()
