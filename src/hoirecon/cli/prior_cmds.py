@@ -18,7 +18,9 @@ from hoirecon.cli.common import (
     progress_bar,
     writing,
 )
+from hoirecon.cli.device_option import device_option
 from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions
+from hoirecon.device import device_scope
 from hoirecon.prior import ENCODERS, GroupingConfig, TrainConfig
 from hoirecon.prior.category import group_category, train_category
 from hoirecon.prior.distributed import shutdown
@@ -63,10 +65,11 @@ def group(
     chunk_size: int | None = typer.Option(
         None, "--chunk-size", min=1,
         help="Exact search out of core, this many images per block (same result; resumes from <out>.work/)."),
+    device: str | None = device_option(),
 ) -> None:
     """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12)."""
     try:
-        with writing(out, folder=False) if out is not None else contextlib.nullcontext():
+        with device_scope(device), writing(out, folder=False) if out is not None else contextlib.nullcontext():
             grouping, quality = group_category(data, category, args.build(), out, chunk_size=chunk_size)
     except INPUT_ERRORS as err:
         exit_with_error(err)
@@ -89,6 +92,7 @@ def train(
     distributed: bool = typer.Option(False, "--distributed",
                                      help="Data-parallel training over the processes started by torchrun "
                                           "(torchrun --nproc_per_node N -m hoirecon.cli.app train ... --distributed)."),
+    device: str | None = device_option(),
 ) -> None:
     """Train the conditional normalizing-flow prior of one category (resumes an interrupted run)."""
     if distributed and not _is_main():
@@ -97,7 +101,7 @@ def train(
         config = args.build()
         compare_unconditional = compare_unconditional and config.encoder.name != "none"
         lock = writing(out, folder=False) if not distributed or _is_main() else contextlib.nullcontext()
-        with lock, progress_bar(show=not distributed or _is_main()) as bar:
+        with device_scope(device), lock, progress_bar(show=not distributed or _is_main()) as bar:
             task = bar.add_task(f"train {category}", total=None)
             summary = train_category(data, category, out, config,
                                      lambda p: bar.update(task, completed=p.step, total=p.total_steps),
