@@ -160,11 +160,11 @@ def optimise(state: FitState, batch: FitBatch, model: BodyModel, template: Objec
              log_prob: LogProb | None = None, callback: StepCallback | None = None,
              extra_terms: Callable[[FitState, Evaluated], dict[str, Tensor]] | None = None) -> dict[str, Tensor]:
     """Run both phases in place on ``state``; returns the final per-image loss terms (B,) by name."""
-    perms = torch.tensor(np.array(template.keypoint_permutations)).unique(dim=0)
-    dtype = state.obj_translation.dtype
-    keypoints = torch.tensor(np.asarray(template.keypoints), dtype=dtype)
-    contact_points = torch.tensor(np.asarray(template.vertices), dtype=dtype)[batch.contact_object_ids]
-    face_ids = torch.as_tensor(body_landmarks(model).face_vertices, dtype=torch.long)
+    dtype, device = state.obj_translation.dtype, state.obj_translation.device
+    perms = torch.tensor(np.array(template.keypoint_permutations), device=device).unique(dim=0)
+    keypoints = torch.tensor(np.asarray(template.keypoints), dtype=dtype, device=device)
+    contact_points = torch.tensor(np.asarray(template.vertices), dtype=dtype, device=device)[batch.contact_object_ids]
+    face_ids = torch.as_tensor(body_landmarks(model).face_vertices, dtype=torch.long, device=device)
 
     def terms() -> dict[str, Tensor]:
         ev = evaluate(state, batch, model, keypoints, contact_points, face_ids)
