@@ -69,7 +69,10 @@ def group(
 ) -> None:
     """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12)."""
     try:
-        with device_scope(device), writing(out, folder=False) if out is not None else contextlib.nullcontext():
+        with device_scope(device) as where, writing(out, folder=False) if out is not None else contextlib.nullcontext():
+            if where.type != "cpu" and chunk_size is None:
+                console.print(f"note: the in-memory search runs on the CPU; --chunk-size runs the exact search on {where}",
+                              markup=False)
             grouping, quality = group_category(data, category, args.build(), out, chunk_size=chunk_size)
     except INPUT_ERRORS as err:
         exit_with_error(err)

@@ -112,7 +112,14 @@ def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tens
     obj_kp = scale[:, None, None] * keypoints @ rot.transpose(1, 2) + trans[:, None]
     obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, contact_points) + trans[:, None]
     return Evaluated(posed.joints[:, :22], coco, obj_kp, body_vertices if contact.shape[1] else None, obj_verts,
-                     state.to_camera)
+                     _camera_map(state))
+
+
+def _camera_map(state: FitState) -> Callable[[Tensor], Tensor]:
+    """``state.to_camera`` with the body's rotation computed once per evaluation (the losses map
+    several point sets; each call of ``to_camera`` would convert the rotation vector again)."""
+    rotation_t, pelvis = state.orient_matrix().transpose(1, 2), state.pelvis[:, None]
+    return lambda points: points @ rotation_t + pelvis
 
 
 def loss_terms(state: FitState, batch: FitBatch, ev: Evaluated, w: LossWeights, perms: Tensor,
@@ -147,7 +154,7 @@ def _phase(state: FitState, params: list, steps: int, lr: float, closure: Callab
            callback: StepCallback | None, offset: int, total: int) -> None:
     if steps <= 0:
         return
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = torch.optim.Adam(params, lr=lr, foreach=True)  # one multi-tensor update per step, not one per parameter
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
         closure().backward()
