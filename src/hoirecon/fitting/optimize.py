@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -94,6 +95,13 @@ def get_preset(name: str, **overrides: object) -> FitConfig:
     return replace(PRESETS[name], **overrides) if overrides else PRESETS[name]
 
 
+@functools.lru_cache(maxsize=8)
+def _coco_joints(device: torch.device) -> Tensor:
+    """The joints standing in for COCO keypoints, as an index on ``device`` (made once: indexing with a
+    Python list would copy it to the device, and wait for it, at every step)."""
+    return torch.tensor(COCO_FROM_JOINTS, device=device)
+
+
 def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tensor, contact_points: Tensor,
              face_ids: Tensor) -> Evaluated:
     """Pose body and object of the current state (human frame) for the losses.
@@ -107,7 +115,7 @@ def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tens
     ids = torch.cat([face_ids.expand(batch.size, -1), contact], dim=1)
     posed = pose_body(model, state.betas, state.body_pose, ids)
     face, body_vertices = posed.vertices[:, :len(face_ids)], posed.vertices[:, len(face_ids):]
-    coco = torch.cat([face, posed.joints[:, list(COCO_FROM_JOINTS)]], dim=1)
+    coco = torch.cat([face, posed.joints[:, _coco_joints(face_ids.device)]], dim=1)
     rot, scale, trans = state.obj_rotation(), state.obj_scale(), state.obj_translation
     obj_kp = scale[:, None, None] * keypoints @ rot.transpose(1, 2) + trans[:, None]
     obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, contact_points) + trans[:, None]
