@@ -31,3 +31,29 @@ def test_device_cuda_without_cuda_exits_with_one_line(command: list[str], tmp_pa
 def test_device_is_listed_in_help(command: list[str]) -> None:
     result = CliRunner().invoke(app, [command[0], "--help"])
     assert result.exit_code == 0 and "--device" in result.output
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    from hoirecon.data.synthetic.generator import SynthConfig, generate
+
+    return generate(tmp_path_factory.mktemp("dev") / "ds", SynthConfig(categories=("baseball_bat",), train=12, test=1,
+                                                                        seed=3, image_size=64))
+
+
+def test_group_says_its_in_memory_search_stays_on_the_cpu(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "stand-in GPU")
+    result = CliRunner().invoke(app, ["group", "--data", str(tiny), "--category", "baseball_bat", "--k", "2",
+                                      "--device", "cuda"])
+    assert result.exit_code == 0, result.output
+    assert "in-memory search runs on the CPU" in " ".join(result.output.split())
+
+
+def test_group_on_the_cpu_says_nothing_about_devices(tiny) -> None:
+    result = CliRunner().invoke(app, ["group", "--data", str(tiny), "--category", "baseball_bat", "--k", "2",
+                                      "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "runs on the CPU" not in result.output
