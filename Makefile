@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install system-deps bench images clean
+.PHONY: demo test test-gpu lint install system-deps bench images clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/lint-imports
 
+# The CUDA tests (marker gpu) are deselected here and run by test-gpu on a machine with a CUDA build of torch.
 test: $(STAMP) system-deps lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not gpu"
+
+test-gpu: $(STAMP)
+	$(BIN)/python -m pytest -q -m gpu
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do $(BIN)/python $$f; done

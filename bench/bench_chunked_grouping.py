@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -51,7 +52,7 @@ def _stop(done: int, total: int) -> None:
     raise _Stop
 
 
-def measure(mode: str, path: str, chunk: int, probe: bool = False) -> dict:
+def measure(mode: str, path: str, chunk: int, probe: bool = False, device: str = "cpu") -> dict:
     """Group the rows in ``path`` in this (fresh) process; seconds, extra peak MB, the result."""
     base = _status_mb("VmRSS")
     start = time.perf_counter()
@@ -60,7 +61,7 @@ def measure(mode: str, path: str, chunk: int, probe: bool = False) -> dict:
         grouping = group_images(torch.from_numpy(np.load(path)), CONFIG)
     else:
         with tempfile.TemporaryDirectory() as work, contextlib.suppress(_Stop):
-            grouping = group_images_chunked(path, CONFIG, chunk, work, callback=_stop if probe else None)
+            grouping = group_images_chunked(path, CONFIG, chunk, work, callback=_stop if probe else None, device=device)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "extra_mb": _status_mb("VmHWM") - base,
             "neighbours": None if grouping is None else grouping.neighbours.numpy(),
@@ -73,12 +74,12 @@ def in_fresh_process(*args: object) -> dict:
         return pool.apply(measure, args)
 
 
-def compare(path: str, chunk: int, repeats: int) -> tuple[dict, dict]:
+def compare(path: str, chunk: int, repeats: int, device: str = "cpu") -> tuple[dict, dict]:
     """In-memory and chunked runs, ``repeats`` times in alternating order; the fastest of each."""
     runs: dict[str, list[dict]] = {"memory": [], "chunked": []}
     for r in range(repeats):
         for mode in ("memory", "chunked") if r % 2 == 0 else ("chunked", "memory"):
-            runs[mode].append(in_fresh_process(mode, path, chunk))
+            runs[mode].append(in_fresh_process(mode, path, chunk, False, device))
     return tuple(min(runs[mode], key=lambda run: run["seconds"]) for mode in ("memory", "chunked"))
 
 
@@ -97,12 +98,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk", type=int, default=2048, help="images per block of the out-of-core run")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each method (alternating order)")
     parser.add_argument("--probe", type=int, default=0, help="also measure one query block at this N")
+    parser.add_argument("--device", default="cpu", help="where the chunked search runs (cpu, cuda)")
     args = parser.parse_args(argv)
-    print(f"exact grouping, k={CONFIG.k}, chunk={args.chunk}, torch threads={torch.get_num_threads()}")
+    print(f"exact grouping, k={CONFIG.k}, chunk={args.chunk}, torch threads={torch.get_num_threads()}, "
+          f"chunked on {args.device}, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as folder:
         for n in args.n:
             path = write_rows(n, Path(folder))
-            memory, chunked = compare(path, args.chunk, args.repeats)
+            memory, chunked = compare(path, args.chunk, args.repeats, args.device)
             same = (np.array_equal(memory["neighbours"], chunked["neighbours"])
                     and np.array_equal(memory["distances"], chunked["distances"]))
             print(f"N={n:>7}  in memory: {memory['seconds']:6.1f} s {memory['extra_mb']:7.0f} MB | "
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"memory x{chunked['extra_mb'] / memory['extra_mb']:.3f}, identical: {same}")
         if args.probe:
             path = write_rows(args.probe, Path(folder))
-            probe = in_fresh_process("chunked", path, args.chunk, True)
+            probe = in_fresh_process("chunked", path, args.chunk, True, args.device)
             print(f"N={args.probe:>7}  chunked, first block of {args.chunk}: {probe['seconds']:6.1f} s "
                   f"{probe['extra_mb']:7.0f} MB peak (the whole run's peak; in memory needs the "
                   f"full matrix, Pluecker lines and float64 refinement at once)")

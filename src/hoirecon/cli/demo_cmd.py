@@ -8,9 +8,11 @@ from pathlib import Path
 import typer
 
 from hoirecon.cli.common import INPUT_ERRORS, check_output_folder, console, exit_with_error, progress_bar, writing
+from hoirecon.cli.device_option import device_option
 from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, Bound, ConfigArgs, ConfigOptions
 from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
 from hoirecon.demo import DemoConfig, run_demo
+from hoirecon.device import device_scope
 from hoirecon.fitting.optimize import PRESETS
 from hoirecon.objects import CATEGORIES
 
@@ -33,11 +35,12 @@ def demo(
                              help="Output folder (report.html, results.*, scenes/)."),
     quick: bool = typer.Option(False, "--quick", help=inspect.getdoc(DemoConfig.quick)),
     fresh: bool = typer.Option(False, "--fresh", help="Recompute every stage instead of reusing cached ones."),
+    device: str | None = device_option(),
 ) -> None:
     """Run the whole paper end to end on the embedded defaults and write a report."""
     try:
         config = args.build(DemoConfig().quick() if quick else None)
-        with writing(out, folder=True), progress_bar(transient=True) as bar:
+        with device_scope(device), writing(out, folder=True), progress_bar(transient=True) as bar:
             task = bar.add_task("demo", total=None)
             outputs = run_demo(out, config, fresh=fresh,
                                status=lambda name: bar.update(task, description=f"demo: {name}"))

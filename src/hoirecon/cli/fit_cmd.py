@@ -26,7 +26,9 @@ from hoirecon.cli.common import (
     progress_bar,
     writing,
 )
+from hoirecon.cli.device_option import device_option
 from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, ConfigArgs, ConfigOptions, choice_option
+from hoirecon.device import device_scope
 from hoirecon.fitting.backends import BACKENDS, split_runner
 from hoirecon.fitting.export import export_submission as export
 from hoirecon.fitting.optimize import PRESETS, FitConfig, LossWeights, get_preset
@@ -75,12 +77,13 @@ def fit(
     workers: int = typer.Option(None, min=1, help="CPUs of the local Ray instance (--backend ray; default: all)."),
     force: bool = force_option("--out holds fits of another dataset or configuration, or --prior was trained for "
                                "another category"),
+    device: str | None = device_option(),
 ) -> None:
     """Fit SMPL body + object template to every image of a split, with the chosen preset."""
     try:
         config = args.build(get_preset(preset))
         runner = split_runner(backend, address, workers)
-        with writing(out, folder=True), progress_bar() as bar:
+        with device_scope(device), writing(out, folder=True), progress_bar() as bar:
             task = bar.add_task(f"fit {category} ({preset}, {backend})", total=None)
             run = fit_dataset(data, category, split, config, out, prior, occlusion,
                               progress=lambda done, total: bar.update(task, completed=done, total=total), limit=limit,

@@ -18,8 +18,10 @@ from hoirecon.cli.common import (
     progress_bar,
     writing,
 )
+from hoirecon.cli.device_option import device_option
 from hoirecon.cli.occlusion_cmd import store_training_maps
 from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, ConfigArgs, ConfigOptions
+from hoirecon.device import device_scope
 from hoirecon.eval.grouping import score_category
 from hoirecon.io.occlusion_files import OcclusionMaps
 from hoirecon.prior import ENCODERS, GroupingConfig, TrainConfig
@@ -69,10 +71,14 @@ def group(
     reject_adjacent: bool = typer.Option(
         True, "--reject-adjacent/--keep-adjacent",
         help="Where images name their video, never group frames of one video that lie within the minimum frame gap."),
+    device: str | None = device_option(),
 ) -> None:
     """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12)."""
     try:
-        with writing(out, folder=False) if out is not None else contextlib.nullcontext():
+        with device_scope(device) as where, writing(out, folder=False) if out is not None else contextlib.nullcontext():
+            if where.type != "cpu" and chunk_size is None:
+                console.print(f"note: the in-memory search runs on the CPU; --chunk-size runs the exact search on {where}",
+                              markup=False)
             grouping, quality = group_category(data, category, args.build(), out, chunk_size=chunk_size,
                                                reject_adjacent=reject_adjacent)
         score = score_category(data, category, grouping)
@@ -102,6 +108,7 @@ def train(
     distributed: bool = typer.Option(False, "--distributed",
                                      help="Data-parallel training over the processes started by torchrun "
                                           "(torchrun --nproc_per_node N -m hoirecon.cli.app train ... --distributed)."),
+    device: str | None = device_option(),
 ) -> None:
     """Train the conditional normalizing-flow prior of one category (resumes an interrupted run)."""
     if distributed and not _is_main():
@@ -110,7 +117,7 @@ def train(
         config = args.build()
         compare_unconditional = compare_unconditional and config.encoder.name != "none"
         lock = writing(out, folder=False) if not distributed or _is_main() else contextlib.nullcontext()
-        with lock, progress_bar(show=not distributed or _is_main()) as bar:
+        with device_scope(device), lock, progress_bar(show=not distributed or _is_main()) as bar:
             task = bar.add_task(f"train {category}", total=None)
             summary = train_category(data, category, out, config,
                                      lambda p: bar.update(task, completed=p.step, total=p.total_steps),

@@ -33,10 +33,12 @@ from rich.markup import escape
 
 from hoirecon.body import BodyModel, load_body_model
 from hoirecon.cli.common import console, exit_with_error, writing
+from hoirecon.cli.device_option import device_option
 from hoirecon.cli.fit_cmd import FIT_RANGES, prior_fallbacks
 from hoirecon.cli.options import ConfigArgs, ConfigOptions, choice_option
 from hoirecon.detect import DetectorUnavailableError, PersonDetection, detect_person, write_detection
 from hoirecon.detect.writers import KEYPOINTS_FILE, MASK_FILE
+from hoirecon.device import device_scope
 from hoirecon.fitting.batching import check_sample
 from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.image_prior import ImagePrior, PriorRequest, choose_prior
@@ -328,6 +330,7 @@ def reconstruct(
                                "prior shipped with hoirecon (built-in templates only); without any, "
                                f"{prior_fallbacks(IMAGE_PRESETS)} (with a warning)."),
     image_option: Path = typer.Option(None, "--image", hidden=True, help="The photo (instead of IMAGE)."),
+    device: str | None = device_option(),
 ) -> None:
     """Reconstruct the person and the object of ONE photo in 3D, with pictures and a JSON record."""
     if (image is None) == (image_option is None):
@@ -338,7 +341,7 @@ def reconstruct(
     request = Request(photo, category, out, inputs, template, template_keypoints, preset, prior)
     run = Run()
     try:
-        with collect_warnings(run.warnings):
+        with device_scope(device), collect_warnings(run.warnings):
             outputs = fit_image(request, args, run)
     except (ValueError, OSError, DetectorUnavailableError) as err:
         exit_with_error(err)

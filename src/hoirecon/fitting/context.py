@@ -26,3 +26,5 @@ class FitContext:
     """Mean occlusion maps of the category, needed by the contact term."""
     extra_terms: Callable | None = None
     """Extra loss terms (the PHOSA baseline) built per batch: (ctx, samples, init) -> callable."""
+    device: str | None = None
+    """Where the optimisation runs ('auto', 'cpu', 'cuda'; None: ``hoirecon.device``'s default chain)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -95,6 +96,13 @@ def get_preset(name: str, **overrides: object) -> FitConfig:
     return replace(PRESETS[name], **overrides) if overrides else PRESETS[name]
 
 
+@functools.lru_cache(maxsize=8)
+def _coco_joints(device: torch.device) -> Tensor:
+    """The joints standing in for COCO keypoints, as an index on ``device`` (made once: indexing with a
+    Python list would copy it to the device, and wait for it, at every step)."""
+    return torch.tensor(COCO_FROM_JOINTS, device=device)
+
+
 def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tensor, contact_points: Tensor,
              face_ids: Tensor) -> Evaluated:
     """Pose body and object of the current state (human frame) for the losses.
@@ -108,12 +116,19 @@ def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tens
     ids = torch.cat([face_ids.expand(batch.size, -1), contact], dim=1)
     posed = pose_body(model, state.betas, state.body_pose, ids)
     face, body_vertices = posed.vertices[:, :len(face_ids)], posed.vertices[:, len(face_ids):]
-    coco = torch.cat([face, posed.joints[:, list(COCO_FROM_JOINTS)]], dim=1)
+    coco = torch.cat([face, posed.joints[:, _coco_joints(face_ids.device)]], dim=1)
     rot, scale, trans = state.obj_rotation(), state.obj_scale(), state.obj_translation
     obj_kp = scale[:, None, None] * keypoints @ rot.transpose(1, 2) + trans[:, None]
     obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, contact_points) + trans[:, None]
     return Evaluated(posed.joints[:, :22], coco, obj_kp, body_vertices if contact.shape[1] else None, obj_verts,
-                     state.to_camera)
+                     _camera_map(state))
+
+
+def _camera_map(state: FitState) -> Callable[[Tensor], Tensor]:
+    """``state.to_camera`` with the body's rotation computed once per evaluation (the losses map
+    several point sets; each call of ``to_camera`` would convert the rotation vector again)."""
+    rotation_t, pelvis = state.orient_matrix().transpose(1, 2), state.pelvis[:, None]
+    return lambda points: points @ rotation_t + pelvis
 
 
 def loss_terms(state: FitState, batch: FitBatch, ev: Evaluated, w: LossWeights, perms: Tensor,
@@ -156,7 +171,7 @@ def _phase(state: FitState, params: list, steps: int, lr: float, closure: Callab
            callback: StepCallback | None, offset: int, total: int) -> None:
     if steps <= 0:
         return
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = torch.optim.Adam(params, lr=lr, foreach=True)  # one multi-tensor update per step, not one per parameter
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
         closure().backward()
@@ -169,11 +184,11 @@ def optimise(state: FitState, batch: FitBatch, model: BodyModel, template: Objec
              log_prob: LogProb | None = None, callback: StepCallback | None = None,
              extra_terms: Callable[[FitState, Evaluated], dict[str, Tensor]] | None = None) -> dict[str, Tensor]:
     """Run both phases in place on ``state``; returns the final per-image loss terms (B,) by name."""
-    perms = _distinct_permutations(template)
-    dtype = state.obj_translation.dtype
-    keypoints = torch.tensor(np.asarray(template.keypoints), dtype=dtype)
-    contact_points = torch.tensor(np.asarray(template.vertices), dtype=dtype)[batch.contact_object_ids]
-    face_ids = torch.as_tensor(body_landmarks(model).face_vertices, dtype=torch.long)
+    dtype, device = state.obj_translation.dtype, state.obj_translation.device
+    perms = _distinct_permutations(template).to(device)
+    keypoints = torch.tensor(np.asarray(template.keypoints), dtype=dtype, device=device)
+    contact_points = torch.tensor(np.asarray(template.vertices), dtype=dtype, device=device)[batch.contact_object_ids]
+    face_ids = torch.as_tensor(body_landmarks(model).face_vertices, dtype=torch.long, device=device)
 
     def terms() -> dict[str, Tensor]:
         ev = evaluate(state, batch, model, keypoints, contact_points, face_ids)

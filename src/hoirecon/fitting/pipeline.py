@@ -10,20 +10,25 @@ fit came from (``fitting/record.py``).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from hoirecon.body import load_body_model
+from hoirecon.body import BodyModel, load_body_model
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.data.templates import dataset_template
+from hoirecon.device import DeviceError, DeviceLike, resolve_device
 from hoirecon.fitting.batching import check_sample, observation_tensors, padded_ids
 from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import InitBatch, init_batch
@@ -125,10 +130,12 @@ def _initial_cameras(ctx: FitContext, samples: Sequence[Sample], batch: FitBatch
     return center[:, None].expand(-1, m, -1).clone()
 
 
-def _columns(ctx: FitContext, samples: Sequence[Sample], state: FitState, terms: dict) -> dict[str, np.ndarray]:
-    """Result columns of one optimised batch (see ``hoirecon.io.fits``)."""
+def _columns(ctx: FitContext, samples: Sequence[Sample], state: FitState, terms: dict,
+             body: BodyModel | None = None) -> dict[str, np.ndarray]:
+    """Result columns of one optimised batch (see ``hoirecon.io.fits``); ``body`` is the context's
+    body model on the state's device (default: the context's own)."""
     with torch.no_grad():
-        posed = pose_body(ctx.body, state.betas, state.body_pose)
+        posed = pose_body(body if body is not None else ctx.body, state.betas, state.body_pose)
         rot_go = state.orient_matrix()
         obj_r = state.obj_rotation()
         cols = {
@@ -140,19 +147,53 @@ def _columns(ctx: FitContext, samples: Sequence[Sample], state: FitState, terms:
             "object_translation_cam": state.to_camera(state.obj_translation[:, None])[:, 0],
         }
         cols.update({f"loss_{k}": v for k, v in terms.items()})
-    return {k: (v.detach().double().numpy() if isinstance(v, torch.Tensor) else v) for k, v in cols.items()}
+    return {k: (v.detach().double().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in cols.items()}
+
+
+_ON_DEVICE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per shared model (body, prior), its copy on each device, made once per run."""
+
+
+def _on_device(model: Any, device: torch.device) -> Any:
+    """``model`` (a torch module or a FittingPrior) on ``device``: itself on the CPU, else a cached copy,
+    so the caller's model stays where it was (later CPU stages keep using it)."""
+    if device.type == "cpu":
+        return model
+    copies = _ON_DEVICE.setdefault(getattr(model, "prior", model), {})  # a FittingPrior is keyed by its Prior
+    if device not in copies:
+        copies[device] = model.to(device) if not isinstance(model, torch.nn.Module) else copy.deepcopy(model).to(device)
+    return copies[device]
+
+
+def fit_device(ctx: FitContext) -> torch.device:
+    """The device a context's optimisation runs on; the PHOSA terms are CPU code, so a PHOSA fit
+    asked to run elsewhere is refused rather than moved back to the CPU unsaid."""
+    device = resolve_device(ctx.device)
+    if device.type != "cpu" and ctx.extra_terms is not None:
+        raise DeviceError(f"preset {ctx.config.name!r}: its PHOSA terms run on the CPU only; use --device cpu")
+    return device
 
 
 def fit_samples(ctx: FitContext, samples: Sequence[Sample], step: Callable[[int, int], None] | None = None
                 ) -> tuple[dict[str, np.ndarray], InitBatch]:
-    """Initialise and optimise one batch of samples; returns its result columns and the init."""
+    """Initialise and optimise one batch of samples; returns its result columns and the init.
+
+    The initialisation (PnP, SMPLify, contact sets) reads files and runs on the CPU; the batch,
+    the state, the body model and the prior then go to the context's device for the optimisation,
+    and the results come back once at the end.
+    """
+    device = fit_device(ctx)
     init = init_batch(samples, ctx.template, ctx.body)
     batch = build_batch(ctx, samples, init)
-    state = FitState(batch, _initial_cameras(ctx, samples, batch))
-    log_prob = ctx.prior.log_prob_fn(samples) if ctx.prior is not None and ctx.config.weights.prior > 0 else None
+    cameras = _initial_cameras(ctx, samples, batch)
+    batch = FitBatch(**{f.name: getattr(batch, f.name).to(device) for f in dataclass_fields(batch)})
+    state = FitState(batch, cameras.to(device))
+    prior = _on_device(ctx.prior, device) if ctx.prior is not None and ctx.config.weights.prior > 0 else None
+    log_prob = prior.log_prob_fn(samples) if prior is not None else None
     extra = ctx.extra_terms(ctx, samples, init, batch) if ctx.extra_terms is not None else None
-    terms = optimise(state, batch, ctx.body, ctx.template, ctx.config, log_prob, step, extra)
-    return _columns(ctx, samples, state, terms), init
+    body = _on_device(ctx.body, device)
+    terms = optimise(state, batch, body, ctx.template, ctx.config, log_prob, step, extra)
+    return _columns(ctx, samples, state, terms, body), init
 
 
 def fingerprint(ctx: FitContext, extra: dict) -> str:
@@ -329,14 +370,17 @@ def _usable_rows(data: Dataset, category: str, samples: list[Sample]) -> tuple[l
 def fit_dataset(data_dir: str | Path, category: str, split: str, config: FitConfig, out: str | Path,
                 prior_path: str | Path | None = None, occlusion_path: str | Path | None = None,
                 progress: Progress | None = None, limit: int | None = None,
-                runner: SplitRunner = fit_split, force: bool = False) -> FitRun:
+                runner: SplitRunner = fit_split, force: bool = False, device: DeviceLike = None) -> FitRun:
     """Fit every sample of a dataset category split and write ``<out>/fits`` and ``<out>/fit.json``.
 
     ``runner`` fits the split: :func:`fit_split` in this process, or another backend
     (``hoirecon.fitting.backends``) with the same part files and results. Before any work, an
     ``out`` holding fits of another dataset or configuration, and a prior of another category,
     are refused (``ProvenanceError``) unless ``force``; what was overridden is recorded.
+    ``device`` (see ``hoirecon.device``) is resolved here, before any work, and travels with the
+    context to every batch (and every Ray task).
     """
+    resolved = resolve_device(device)
     if limit is not None and limit < 1:
         raise ValueError(f"limit: expected a number of images >= 1, got {limit}")
     data = load_dataset(data_dir)
@@ -347,6 +391,8 @@ def fit_dataset(data_dir: str | Path, category: str, split: str, config: FitConf
     notes += check_output(Path(out), category, record, force)
     record.forced = [n for n in notes if n.startswith("forced")]
     ctx = load_context(data, category, config, prior_path, occlusion_path)
+    ctx.device = str(resolved)
+    fit_device(ctx)
     samples = list(data.samples(category, split))
     if not samples:
         raise ValueError(f"{data_dir}: no samples in category {category!r}, split {split!r}")

@@ -76,7 +76,8 @@ class FitState(nn.Module):
         self.pelvis = nn.Parameter(batch.init_pelvis.clone())
         self.obj_rot6d = nn.Parameter(rotmat_to_rot6d(batch.init_obj_rotation).clone())
         self.obj_translation = nn.Parameter(batch.init_obj_translation.clone())
-        self.obj_log_scale = nn.Parameter(torch.zeros(batch.size, dtype=batch.keypoints.dtype))
+        self.obj_log_scale = nn.Parameter(torch.zeros(batch.size, dtype=batch.keypoints.dtype,
+                                                      device=batch.keypoints.device))
         self.virtual_cameras = nn.Parameter(virtual_cameras.clone())
         """(B, M, 3) virtual camera centres in the human frame."""
 

@@ -25,7 +25,7 @@ def permute_keypoints(x: Tensor, perm: Tensor) -> Tensor:
 
 def flip_x25d(x25d: Tensor, perm: Tensor) -> Tensor:
     """Mirror ``x25d (..., K + 1, 3)`` (``x -> -x``) and re-index rays by ``perm (K,)``."""
-    order = torch.cat([perm, torch.tensor([len(perm)])]).to(x25d.device)
+    order = torch.cat([perm.to(x25d.device), torch.tensor([len(perm)], device=x25d.device)])
     return x25d[..., order, :] * _MIRROR.to(x25d)
 
 
@@ -42,13 +42,14 @@ def augment_group(observations: Tensor, own: Tensor, targets: Tensor, flip_perm:
     Shapes: ``observations (B, K, 3)``, ``own (B, K + 1, 3)``, ``targets (B, M, K + 1, 3)``,
     ``flip_perm (K,)``, ``symmetries (S, K)``; returns the three arrays transformed.
     """
-    b, k = observations.shape[0], observations.shape[1]
-    choice = torch.randint(0, symmetries.shape[0], (b,), generator=generator)
+    b, k, device = observations.shape[0], observations.shape[1], observations.device
+    symmetries, flip_perm = symmetries.to(device), flip_perm.to(device)
+    choice = torch.randint(0, symmetries.shape[0], (b,), generator=generator, device=device)
     perm = symmetries[choice]
-    flip = torch.rand(b, generator=generator) < flip_probability
+    flip = torch.rand(b, generator=generator, device=device) < flip_probability
     perm = torch.where(flip[:, None], perm.gather(1, flip_perm.expand(b, k)), perm)
     sign = torch.where(flip, -1.0, 1.0).to(observations)
-    centre_index = torch.full((b, 1), k)
+    centre_index = torch.full((b, 1), k, device=device)
     perm_x = torch.cat([perm, centre_index], 1)
     observations = permute_keypoints(observations, perm)
     observations = torch.cat([observations[..., :1] * sign[:, None, None], observations[..., 1:]], -1)
@@ -63,4 +64,4 @@ def dequantize(x: Tensor, scale: float, generator: torch.Generator) -> Tensor:
     """``x + scale * N(0, 1)`` (no-op for ``scale == 0``)."""
     if scale == 0:
         return x
-    return x + scale * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+    return x + scale * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)

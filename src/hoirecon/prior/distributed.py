@@ -124,7 +124,7 @@ class World:
         if self.is_main:
             return base
         entropy = np.random.SeedSequence([seed % (1 << 64), step, self.rank])
-        return torch.Generator().manual_seed(int(entropy.generate_state(1, np.uint64)[0]))
+        return torch.Generator(device=base.device).manual_seed(int(entropy.generate_state(1, np.uint64)[0]))
 
 
 SINGLE = World()

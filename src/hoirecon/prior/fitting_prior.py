@@ -3,6 +3,7 @@ a fitting batch (what the post-optimisation and the evaluation of a prior call).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +38,21 @@ class FittingPrior:
         # the fit differentiates densities with respect to X2.5D only, never the flow's weights
         self.prior.eval().requires_grad_(False)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the prior's weights are (its inputs are moved there)."""
+        return self.prior.flow.standardize.mean.device
+
+    def to(self, device: torch.device) -> FittingPrior:
+        """This prior on ``device`` (itself when already there, else a copy: the caller's stays put)."""
+        return self if self.device == device else FittingPrior(copy.deepcopy(self.prior).to(device))
+
     def _features(self, samples: Sequence[Sample]) -> Tensor | None:
         """Backbone features (B, F) of a batch, reused by the calls that follow for the same batch."""
         key = tuple(s.image_id for s in samples)
         if self._last is None or self._last[0] != key:
-            self._last = (key, features_for(self.prior, samples))
+            features = features_for(self.prior, samples)
+            self._last = (key, None if features is None else features.to(self.device))
         return self._last[1]
 
     def log_prob_fn(self, samples: Sequence[Sample]) -> Callable[[Tensor], Tensor]:
@@ -51,13 +62,15 @@ class FittingPrior:
         do not change during the fit.
         """
         with torch.no_grad():
-            condition = self.prior.condition(observations(samples), None, self._features(samples)).unsqueeze(1)
+            obs = observations(samples).to(self.device)
+            condition = self.prior.condition(obs, None, self._features(samples)).unsqueeze(1)
         return lambda x25d: self.prior.flow.log_prob(x25d.float().flatten(-2), condition)
 
     def sample_cameras(self, samples: Sequence[Sample], m: int, seed: int = 0) -> Tensor:
-        """Initial virtual camera centres (B, M, 3): the camera part of M prior samples per image."""
+        """Initial virtual camera centres (B, M, 3): the camera part of M prior samples per image
+        (the noise comes from a seeded CPU generator, so every device starts from the same cameras)."""
         gen = torch.Generator().manual_seed(seed)
-        return self.prior.sample(observations(samples), m, generator=gen,
+        return self.prior.sample(observations(samples).to(self.device), m, generator=gen,
                                  features=self._features(samples))[:, :, -1]
 
 

@@ -170,6 +170,8 @@ class ConditionalFlow(nn.Module):
         """Draw ``n`` vectors per condition: ``condition (B, C) -> (B, n, D)``.
 
         ``temperature`` scales the base noise (1 samples the model; < 1 concentrates samples).
+        The noise is drawn on the ``generator``'s device and moved to the condition's, so a CPU
+        generator gives the same samples whichever device the flow runs on.
         """
         if condition.dim() != 2:
             raise ValueError(f"condition: expected shape (B, {self.config.condition}), "
@@ -177,8 +179,9 @@ class ConditionalFlow(nn.Module):
         if n < 1:
             raise ValueError(f"n: expected >= 1, got {n}")
         shape = (condition.shape[0], n, self.config.features)
-        z = torch.randn(shape, generator=generator, dtype=condition.dtype,
-                        device=condition.device) * temperature
+        where = generator.device if generator is not None else condition.device
+        z = torch.randn(shape, generator=generator, dtype=condition.dtype, device=where)
+        z = z.to(condition.device) * temperature
         return self.inverse(z, condition.unsqueeze(1)).value
 
     @torch.no_grad()

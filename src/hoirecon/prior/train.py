@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from hoirecon.device import DeviceLike, describe, resolve_device
 from hoirecon.prior.checkpoint import (
     TrainState,
     resume_checkpoint,
@@ -54,7 +55,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Progress:
-    """What a progress callback is told after every step and every epoch."""
+    """What a progress callback is told after every step and every epoch.
+
+    The training NLL is read from the device only when asked for (:attr:`train_nll`): a callback
+    that just moves a progress bar does not make a GPU run wait for every step.
+    """
 
     phase: str
     """'step' or 'epoch'."""
@@ -66,10 +71,15 @@ class Progress:
     """Steps completed (over the whole run)."""
     total_steps: int
     """Steps planned."""
-    train_nll: float
-    """Mean weighted training NLL of the current (or just finished) epoch so far."""
+    nll_sums: tuple[Tensor | float, Tensor | float]
+    """Weighted NLL sum and weight sum of the current (or just finished) epoch so far."""
     val_nll: float | None = None
     """Validation NLL (only in 'epoch' events with a validation split)."""
+
+    @property
+    def train_nll(self) -> float:
+        """Mean weighted training NLL of the current (or just finished) epoch so far."""
+        return float(self.nll_sums[0]) / max(float(self.nll_sums[1]), 1e-12)
 
 
 @dataclass
@@ -118,11 +128,24 @@ def _grouping_for(x25d: Tensor, grouping: Grouping | None, config: TrainConfig, 
     return grouping
 
 
+def _resume(path: Path, prior: Prior, optimizer: torch.optim.Optimizer, generator: torch.Generator,
+            config: TrainConfig, data: TrainingSet, device: torch.device) -> tuple[TrainState, dict | None] | None:
+    """Restore a checkpoint; a run's random stream lives on its device, so a checkpoint written on
+    another kind of device is refused with a clear error rather than continued with another stream."""
+    try:
+        return resume_checkpoint(path, prior, optimizer, generator, config, data.fingerprint())
+    except RuntimeError as error:
+        raise ValueError(f"out: {path} was written by a run on another kind of device than {device} "
+                         f"(its random generator state does not fit: {str(error)[:120]}); resume it "
+                         "with the device it started on, or use a new folder") from error
+
+
 def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
                 config: TrainConfig, out: str | Path, layout: KeypointLayout | None = None,
                 video: Tensor | None = None, frame: Tensor | None = None,
                 callback: Callable[[Progress], None] | None = None,
-                distributed: bool = False, features: Tensor | None = None) -> TrainResult:
+                distributed: bool = False, features: Tensor | None = None,
+                device: DeviceLike = None) -> TrainResult:
     """Train a prior; see the module docstring.
 
     Shapes: ``x25d (N, K + 1, 3)`` (``(N, V, K + 1, 3)`` for '3d'), ``observations (N, K, 3)``
@@ -135,7 +158,12 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     arguments (the process group is joined from torchrun's environment variables if needed);
     the run is data-parallel over them, only rank 0 writes files, and every rank returns the
     same result.
+
+    ``device`` (``hoirecon.device``: 'auto', 'cpu', 'cuda', default from ``HOIRECON_DEVICE``) holds
+    the model, the optimiser, the data and the batch generator; the initial weights are drawn on
+    the CPU from the seed, so every device starts from the same model.
     """
+    device = resolve_device(device)
     check_training_inputs(x25d, observations, grouping, config.supervision)
     world = init_from_env() if distributed else SINGLE
     if config.batch_size < world.size:
@@ -151,19 +179,21 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     x25d, observations = x25d.float(), observations.float()
     with world.main_first():  # rank 0 computes and caches the grouping, the others read it
         grouping = _grouping_for(x25d, grouping, config, out, video, frame)
-    data = TrainingSet(x25d, observations, grouping, config.self_weight, features)
+    data = TrainingSet(x25d, observations, grouping, config.self_weight, features).to(device)
     train_rows, val_rows = split_rows(len(data), config.val_fraction, config.seed)
     if len(train_rows) == 0:
         raise ValueError("x25d: no training images")
     with torch.random.fork_rng():  # seeded initial weights without touching the caller's RNG
         torch.manual_seed(config.seed)
         prior = Prior(config.flow, config.encoder, layout)
+    prior.to(device)
+    logger.info("training on %s", describe(device))
     optimizer = make_optimizer(prior, config.lr)
-    generator = torch.Generator().manual_seed(config.seed + 2)
+    generator = torch.Generator(device=device).manual_seed(config.seed + 2)
     ckpt_path, metrics_path = out / "checkpoint.pt", out / "metrics.jsonl"
     resumed = None
     if ckpt_path.is_file():
-        resumed = resume_checkpoint(ckpt_path, prior, optimizer, generator, config, data.fingerprint())
+        resumed = _resume(ckpt_path, prior, optimizer, generator, config, data, device)
     state, best = resumed if resumed is not None else (TrainState(), None)
     if resumed is None:
         initialize_prior(prior, data, train_rows, config)
@@ -172,25 +202,35 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     total_steps = steps_per_epoch * config.epochs
     started = time.perf_counter()
 
+    sums = torch.zeros(2, dtype=torch.float64, device=device)  # this epoch's NLL and weight sums since the last flush
+
+    def flush() -> None:
+        """Add the device-side sums into ``state`` (one host synchronisation)."""
+        loss, weight = sums.tolist()
+        state.loss_sum, state.weight_sum = state.loss_sum + loss, state.weight_sum + weight
+        sums.zero_()
+
     def checkpoint() -> None:
+        flush()
         if world.is_main:
             save_checkpoint(ckpt_path, prior, optimizer, generator, state, best, config,
                             data.fingerprint())
 
     prior.train()
     while state.epoch < config.epochs and not state.stopped:
-        order = epoch_order(train_rows, config.seed, state.epoch)
+        order = epoch_order(train_rows, config.seed, state.epoch).to(device)
         for s in range(state.step_in_epoch, steps_per_epoch):
             rows = world.shard(order[s * config.batch_size:(s + 1) * config.batch_size])
             step_generator = world.generator(generator, config.seed, state.step)
             total, weight = train_step(prior, optimizer, data, rows, config, step_generator, world)
-            state.loss_sum, state.weight_sum = state.loss_sum + total, state.weight_sum + weight
+            sums += torch.stack([total.detach(), weight.detach()]).to(sums)
             state.step_in_epoch, state.step = s + 1, state.step + 1
             if state.step % config.checkpoint_every == 0:
                 checkpoint()
             if callback is not None:
                 callback(Progress("step", state.epoch, config.epochs, state.step, total_steps,
-                                  state.loss_sum / max(state.weight_sum, 1e-12)))
+                                  (sums[0] + state.loss_sum, sums[1] + state.weight_sum)))
+        flush()
         best = end_epoch(prior, data, val_rows, config, state, best, started, world)
         checkpoint()
         if world.is_main:
@@ -200,7 +240,7 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
                     last.get("val_nll"))
         if callback is not None:
             callback(Progress("epoch", state.epoch, config.epochs, state.step, total_steps,
-                              last["train_nll"], last.get("val_nll")))
+                              (last["train_nll"], 1.0), last.get("val_nll")))
     if best is not None:
         prior.load_state_dict(best)
     prior_path = out / "prior.pt"

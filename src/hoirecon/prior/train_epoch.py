@@ -34,8 +34,8 @@ def epoch_order(rows: Tensor, seed: int, epoch: int) -> Tensor:
 @torch.no_grad()
 def initialize_prior(prior: Prior, data: TrainingSet, rows: Tensor, config: TrainConfig) -> None:
     """Input normalisation from the training targets; data-initialised actnorms."""
-    g = torch.Generator().manual_seed(config.seed + 1)
-    rows = rows[torch.randperm(len(rows), generator=g)[:config.init_images]]
+    g = torch.Generator(device=data.device).manual_seed(config.seed + 1)
+    rows = rows.to(data.device)[torch.randperm(len(rows), generator=g, device=data.device)[:config.init_images]]
     batch = data.batch(rows, config.neighbours_per_step, g)
     flat = batch.targets[batch.weights > 0].flatten(-2)
     flat = dequantize(flat, config.dequantization, g)
@@ -51,14 +51,14 @@ def validate(prior: Prior, data: TrainingSet, rows: Tensor, batch_size: int,
     """Weighted NLL over all neighbours, and NLL of the own vectors, on held-out images ``rows``
     (each rank scores its shard and the sums are added over ranks)."""
     prior.eval()
-    total = weight = own = 0.0
-    shard = world.shard(rows)
+    sums = torch.zeros(3, dtype=torch.float64, device=data.device)  # summed where computed: no sync per batch
+    shard = world.shard(rows.to(data.device))
     for start in range(0, len(shard), batch_size):
         batch = data.batch(shard[start:start + batch_size], None, None)
         t, w, nll = weighted_nll(prior, batch)
-        total, weight, own = total + float(t), weight + float(w), own + float(nll[:, 0].sum())
+        sums += torch.stack([t, w, nll[:, 0].sum()]).double()
     prior.train()
-    sums = world.all_reduce_sum(torch.tensor([total, weight, own], dtype=torch.float64))
+    sums = world.all_reduce_sum(sums)
     total, weight, own = sums.tolist()
     return {"val_nll": total / max(weight, 1e-12), "val_nll_own": own / len(rows)}
 

@@ -3,11 +3,14 @@ summed over ranks."""
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
 from hoirecon.prior.augment import augment_group, dequantize
 from hoirecon.prior.distributed import SINGLE, World
+from hoirecon.prior.layout import KeypointLayout
 from hoirecon.prior.prior import Prior
 from hoirecon.prior.train_config import TrainConfig
 from hoirecon.prior.training_set import Batch, TrainingSet
@@ -29,17 +32,25 @@ def weighted_nll(prior: Prior, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
     return nll_w.sum(), batch.weights.sum(), nll
 
 
+@functools.lru_cache(maxsize=16)
+def _permutations(layout: KeypointLayout, device: torch.device) -> tuple[Tensor, Tensor]:
+    """The layout's flip permutation ``(K,)`` and symmetries ``(S, K)`` on ``device``, made once per run
+    rather than copied to the device every step."""
+    return layout.flip_permutation().to(device), layout.symmetry_permutations().to(device)
+
+
 def train_step(prior: Prior, optimizer: torch.optim.Optimizer, data: TrainingSet, rows: Tensor,
                 config: TrainConfig, generator: torch.Generator,
-                world: World = SINGLE) -> tuple[float, float]:
+                world: World = SINGLE) -> tuple[Tensor, Tensor]:
     """One optimiser step on images ``rows`` (this rank's shard of the step's images); returns
-    the step's (weighted NLL sum, weight sum) over all ranks."""
+    the step's (weighted NLL sum, weight sum) over all ranks as ``()`` tensors on the data's device
+    (reading them is the caller's choice: on a GPU every read waits for the step to finish)."""
     if len(rows) == 0:  # a short last batch can leave a rank idle; it still joins the collectives
-        return apply_gradients(prior, optimizer, torch.zeros(()), torch.zeros(()), config, world)
+        zero = torch.zeros((), device=data.device)
+        return apply_gradients(prior, optimizer, zero, zero.clone(), config, world)
     batch = data.batch(rows, config.neighbours_per_step, generator)
-    obs, own, targets = augment_group(batch.observations, batch.own, batch.targets,
-                                      prior.layout.flip_permutation(),
-                                      prior.layout.symmetry_permutations(),
+    flip, symmetries = _permutations(prior.layout, batch.own.device)
+    obs, own, targets = augment_group(batch.observations, batch.own, batch.targets, flip, symmetries,
                                       config.flip_probability, generator)
     targets = dequantize(targets, config.dequantization, generator)
     total, weight, _ = weighted_nll(prior, Batch(obs, own, targets, batch.weights, batch.features))
@@ -47,12 +58,12 @@ def train_step(prior: Prior, optimizer: torch.optim.Optimizer, data: TrainingSet
 
 
 def apply_gradients(prior: Prior, optimizer: torch.optim.Optimizer, total: Tensor, weight: Tensor,
-                     config: TrainConfig, world: World) -> tuple[float, float]:
+                     config: TrainConfig, world: World) -> tuple[Tensor, Tensor]:
     """Optimiser step on the weighted mean NLL of the global batch, from this rank's sums ``()``.
 
     Each rank back-propagates its NLL sum over the weight sum ``W`` of all ranks, so the sum of
     the ranks' gradients is the gradient of ``sum(total) / W``: the single-process loss.
-    Returns the global (weighted NLL sum, weight sum).
+    Returns the global (weighted NLL sum, weight sum), ``()`` tensors (no host synchronisation).
     """
     sums = world.all_reduce_sum(torch.stack([total.detach(), weight]))
     optimizer.zero_grad(set_to_none=True)
@@ -62,4 +73,4 @@ def apply_gradients(prior: Prior, optimizer: torch.optim.Optimizer, total: Tenso
     if config.grad_clip is not None:
         torch.nn.utils.clip_grad_norm_(prior.parameters(), config.grad_clip)
     optimizer.step()
-    return float(sums[0]), float(sums[1])
+    return sums[0], sums[1]

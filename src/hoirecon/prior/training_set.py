@@ -15,7 +15,7 @@ encoders also get each image's backbone feature ``(N, F)``, computed once before
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -45,9 +45,9 @@ class Batch:
 def _pick(valid: Tensor, count: int, generator: torch.Generator | None) -> Tensor:
     """``count`` random column indices per row of ``valid (B, S)``, valid ones first -> ``(B, count)``."""
     if generator is None:
-        order = torch.arange(valid.shape[1]).expand_as(valid).float()
+        order = torch.arange(valid.shape[1], device=valid.device).expand_as(valid).float()
     else:
-        order = torch.rand(valid.shape, generator=generator)
+        order = torch.rand(valid.shape, generator=generator, device=valid.device)
     order = torch.where(valid, order, order + 2.0)
     return order.topk(min(count, valid.shape[1]), dim=1, largest=False).indices
 
@@ -68,6 +68,27 @@ class TrainingSet:
         self.grouping = grouping
         self.self_weight = self_weight
         self.features = None if features is None else features.float()
+        self._fingerprint: list[float] | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """Where the data lives (batches are built there)."""
+        return self.own.device
+
+    def to(self, device: torch.device) -> TrainingSet:
+        """This data on ``device`` (a new set; its fingerprint is the one computed here, so that a
+        checkpoint written on one device resumes on another)."""
+        moved = TrainingSet.__new__(TrainingSet)
+        moved.views = None if self.views is None else self.views.to(device)
+        moved.own = moved.views[:, 0] if moved.views is not None else self.own.to(device)
+        moved.observations = self.observations.to(device)
+        moved.grouping = None if self.grouping is None else replace(
+            self.grouping, neighbours=self.grouping.neighbours.to(device), distances=self.grouping.distances.to(device),
+            weights=self.grouping.weights.to(device))
+        moved.self_weight = self.self_weight
+        moved.features = None if self.features is None else self.features.to(device)
+        moved._fingerprint = self.fingerprint()
+        return moved
 
     def __len__(self) -> int:
         return self.own.shape[0]
@@ -76,7 +97,7 @@ class TrainingSet:
         """All other views of ``rows``: ``(B, S, K + 1, 3)``, weights ``(B, S)``, valid ``(B, S)``."""
         if self.views is not None:
             others = self.views[rows, 1:]
-            valid = torch.ones(others.shape[:2], dtype=torch.bool)
+            valid = torch.ones(others.shape[:2], dtype=torch.bool, device=others.device)
             return others, valid.float(), valid
         neighbours = self.grouping.neighbours[rows]
         valid = neighbours >= 0
@@ -91,12 +112,14 @@ class TrainingSet:
             weights = weights.gather(1, pick)
         own = self.own[rows]
         targets = torch.cat([own.unsqueeze(1), others], dim=1)
-        self_w = torch.full((len(rows), 1), self.self_weight)
+        self_w = torch.full((len(rows), 1), self.self_weight, device=own.device)
         features = None if self.features is None else self.features[rows]
         return Batch(self.observations[rows], own, targets, torch.cat([self_w, weights], dim=1), features)
 
     def fingerprint(self) -> list[float]:
         """Cheap identity of the data, stored in checkpoints to refuse resuming on other data."""
+        if self._fingerprint is not None:
+            return self._fingerprint
         parts = [self.own, self.observations] + ([self.views] if self.views is not None else [])
         parts += [self.features] if self.features is not None else []
         if self.grouping is not None:

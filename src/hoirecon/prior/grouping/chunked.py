@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hoirecon.device import DeviceLike, resolve_device
 from hoirecon.io.atomic import atomic_save_npz, atomic_write_json
 from hoirecon.prior.grouping.distances import RaySet, pairwise_ray_distance
 from hoirecon.prior.grouping.knn import (
@@ -150,7 +151,7 @@ def _merge_tile(queries: RaySet, local: Tensor, rows: Tensor, candidates: RaySet
     best_i, best_d = best
     for base in range(0, len(candidates), BASE_TILE):
         stop = min(base + BASE_TILE, len(candidates))
-        cand = torch.arange(offset + base, offset + stop).expand(len(rows), -1)
+        cand = torch.arange(offset + base, offset + stop, device=rows.device).expand(len(rows), -1)
         d = pairwise_ray_distance(queries, candidates, rows=local, cols=slice(base, base + BASE_TILE))
         d = d.masked_fill(exclusion.mask(rows[:, None], cand), float("inf"))
         best_i, best_d = padded_topk(torch.cat([best_d, d], 1), torch.cat([best_i, cand], 1), k)
@@ -158,17 +159,23 @@ def _merge_tile(queries: RaySet, local: Tensor, rows: Tensor, candidates: RaySet
 
 
 def search_block(rows: np.ndarray, start: int, stop: int, k: int, exclusion: Exclusion,
-                 candidate_block: int) -> tuple[Tensor, Tensor]:
+                 candidate_block: int, device: torch.device | None = None) -> tuple[Tensor, Tensor]:
     """Exact ``k`` nearest rows of the queries ``[start, stop)`` -> ``(Q, k)`` indices and float32
-    distances, streaming the candidates ``candidate_block`` rows (whole tiles) at a time."""
-    queries = RaySet(_tensor(rows[start:stop]).float())
-    tiles = [torch.arange(s, min(s + QUERY_TILE, stop)) for s in range(start, stop, QUERY_TILE)]
-    best = [(torch.empty(len(t), 0, dtype=torch.long), torch.empty(len(t), 0)) for t in tiles]
+    distances, streaming the candidates ``candidate_block`` rows (whole tiles) at a time.
+
+    The tiles are computed on ``device`` (default: the CPU; ``exclusion``'s tensors must be there
+    too) and the result comes back to the CPU.
+    """
+    device = device or torch.device("cpu")
+    queries = RaySet(_tensor(rows[start:stop]).float().to(device))
+    tiles = [torch.arange(s, min(s + QUERY_TILE, stop), device=device) for s in range(start, stop, QUERY_TILE)]
+    best = [(torch.empty(len(t), 0, dtype=torch.long, device=device), torch.empty(len(t), 0, device=device))
+            for t in tiles]
     for c_start, c_stop in block_ranges(len(rows), candidate_block):
-        candidates = RaySet(_tensor(rows[c_start:c_stop]).float())
+        candidates = RaySet(_tensor(rows[c_start:c_stop]).float().to(device))
         best = [_merge_tile(queries, tile - start, tile, candidates, c_start, k, exclusion, b)
                 for tile, b in zip(tiles, best)]
-    return torch.cat([b[0] for b in best]), torch.cat([b[1] for b in best])
+    return torch.cat([b[0] for b in best]).cpu(), torch.cat([b[1] for b in best]).cpu()
 
 
 @dataclass
@@ -251,14 +258,17 @@ def _manifest(digest: str, video: Tensor | None, frame: Tensor | None, n: int, q
 def group_images_chunked(x25d: str | Path | np.ndarray | Tensor, config: GroupingConfig | None,
                          chunk_size: int, work_dir: str | Path,
                          video: Tensor | np.ndarray | None = None, frame: Tensor | np.ndarray | None = None,
-                         callback: Callable[[int, int], None] | None = None) -> Grouping:
+                         callback: Callable[[int, int], None] | None = None, device: DeviceLike = None) -> Grouping:
     """Exact grouping of ``x25d (N, K + 1, 3)`` (a ``.npy`` path or an array) ``chunk_size`` rows at a time.
 
     Same result as :func:`group_images` with ``method="exact"``; see the module docstring for the
     blocks (``chunk_size`` rounded up to whole tiles), the part files in ``work_dir`` that make an
     interrupted run resume, and memory. ``video``/``frame`` ``(N,)`` ids enable adjacent-frame
     rejection. ``callback(rows_done, N)`` is called after each query block, finished or reused.
+    ``device`` (``hoirecon.device``) runs the distance tiles: bit-identical to the in-memory search
+    on the CPU; on CUDA the distances agree to float32 rounding, so exact ties may order differently.
     """
+    device = resolve_device(device)
     config = config or GroupingConfig(method="exact")
     _check_settings(config, chunk_size)
     rows, name = open_x25d(x25d)
@@ -274,12 +284,13 @@ def group_images_chunked(x25d: str | Path | np.ndarray | Tensor, config: Groupin
     work = Path(work_dir)
     _open_work_dir(work, _manifest(digest, video, frame, n, query_block, config))
     centres = torch.from_numpy(np.array(rows[:, -1])).float()
-    exclusion = Exclusion(centres, video, frame, config.min_frame_gap, config.duplicate_distance)
+    exclusion = Exclusion(centres.to(device), *(None if i is None else i.to(device) for i in (video, frame)),
+                          config.min_frame_gap, config.duplicate_distance)
     parts, computed = [], 0
     for start, stop in block_ranges(n, query_block):
         part = _load_part(_part_path(work, start, stop), stop - start, k)
         if part is None:
-            part = _compute_part(rows, start, stop, exclusion, config, candidate_block, work)
+            part = _compute_part(rows, start, stop, exclusion, config, candidate_block, work, device)
             computed += 1
         parts.append(part)
         if callback is not None:
@@ -289,9 +300,9 @@ def group_images_chunked(x25d: str | Path | np.ndarray | Tensor, config: Groupin
 
 
 def _compute_part(rows: np.ndarray, start: int, stop: int, exclusion: Exclusion, config: GroupingConfig,
-                  candidate_block: int, work: Path) -> Part:
-    """Search and finish the query block ``[start, stop)`` and save it atomically."""
-    idx, _ = search_block(rows, start, stop, config.k, exclusion, candidate_block)
+                  candidate_block: int, work: Path, device: torch.device | None = None) -> Part:
+    """Search (on ``device``) and finish the query block ``[start, stop)`` and save it atomically."""
+    idx, _ = search_block(rows, start, stop, config.k, exclusion, candidate_block, device)
     part = finish_block(rows, start, idx, config)
     atomic_save_npz(_part_path(work, start, stop), {"neighbours": part.neighbours.numpy(),
                                                     "distances": part.distances.numpy(),

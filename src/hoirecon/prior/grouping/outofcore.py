@@ -1,0 +1,238 @@
+"""Approximate KNN grouping of very large image sets (a million per category): NN-descent in blocks, resumable.
+
+:func:`group_images_outofcore` gives the same kind of :class:`~hoirecon.prior.grouping.knn.Grouping` as
+``group_images(x25d, GroupingConfig(method="nndescent"))`` (the 'distance' score), for ``x25d`` given
+as a ``.npy`` file that is never loaded whole:
+
+* The rows are read block by block once, into ``flat.npy`` in the work folder: unit rays and camera
+  centre per image, flattened, float32 (the layout the numba distance kernel reads). The search then
+  reads that file through a memory map: the operating system keeps the pages it touches, and a
+  machine whose memory cannot hold them still runs, only slower.
+* The NN-descent rounds of :func:`~hoirecon.prior.grouping.search.nndescent_knn` run over row blocks
+  of ``block`` images; per image only the graph (``k`` indices and distances, about 16 bytes an
+  entry) and a few flags are in memory: 200 MB for a million images at ``k = 16``.
+* After every round the graph, the round number and the random generator's state are written
+  atomically to ``state.npz``; ``manifest.json`` names the job (digest of the rows and ids, the
+  settings). A rerun of the same job continues after the last finished round; another job starts over.
+* The final float64 distances, the distance cut and the weights are those of the exact chunked
+  search (:func:`~hoirecon.prior.grouping.chunked.finish_block`), block by block.
+
+numba is required (the ``fast`` extra): the torch fallback of the distance kernel needs every row in
+memory, which is what this module avoids. pynndescent is not used here: its kernels for a custom metric
+compile in each process and sometimes fail to in long-lived ones, and it holds its data in memory.
+Recall@16 against exact search and the time per image count are printed by
+``bench/bench_outofcore_grouping.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hoirecon.io.atomic import atomic_path, atomic_save_npz
+from hoirecon.prior.grouping.chunked import (
+    MANIFEST,
+    _assemble,
+    _check_ids,
+    _manifest,
+    _open_work_dir,
+    block_ranges,
+    finish_block,
+    open_x25d,
+    scan_rows,
+)
+from hoirecon.prior.grouping.knn import Grouping, GroupingConfig
+from hoirecon.prior.grouping.search import (
+    Exclusion,
+    _candidates,
+    _nearest_centres,
+    _reverse,
+    padded_topk,
+)
+
+log = logging.getLogger(__name__)
+
+STATE = "state.npz"
+"""The graph after the last finished round, in the work folder."""
+FLAT = "flat.npy"
+"""Unit rays and centres, flattened, in the work folder."""
+
+
+def _distances(flat: np.ndarray, rows: Tensor, candidates: Tensor) -> Tensor:
+    """Eq. (11) distances ``(Q, C)`` from ``rows (Q,)`` to ``candidates (Q, C)`` read from ``flat``."""
+    try:
+        from hoirecon.prior.grouping._numba import gathered_distances
+        from hoirecon.prior.grouping.distances import PARALLEL_EPS
+    except ImportError as error:
+        raise ImportError("out-of-core grouping needs numba (pip install 'hoirecon[fast]')") from error
+    return torch.from_numpy(gathered_distances(flat, rows.numpy(), candidates.numpy(), PARALLEL_EPS**2))
+
+
+def write_flat(rows: np.ndarray, path: Path, block: int) -> np.ndarray:
+    """Write unit rays + centre of ``rows (N, K + 1, 3)`` flattened to ``path`` (``.npy``, float32),
+    ``block`` rows at a time, atomically; return it opened as a read-only memory map ``(N, 3 (K + 1))``."""
+    n, width = len(rows), 3 * rows.shape[1]
+    with atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
+        for start, stop in block_ranges(n, block):
+            part = np.asarray(rows[start:stop], dtype=np.float64)
+            rays = part[:, :-1] / np.maximum(np.linalg.norm(part[:, :-1], axis=-1, keepdims=True), 1e-12)
+            out[start:stop] = np.concatenate([rays, part[:, -1:]], 1).reshape(stop - start, width)
+        out.flush()
+        del out
+    return np.load(path, mmap_mode="r")
+
+
+def _seed(flat: np.ndarray, k: int, seeds: int, exclusion: Exclusion, generator: torch.Generator,
+          block: int) -> tuple[Tensor, Tensor]:
+    """The best ``k`` of ``seeds`` random images per image, a block of rows at a time."""
+    n = len(flat)
+    idx, dist = torch.full((n, k), -1, dtype=torch.long), torch.full((n, k), float("inf"))
+    for start, stop in block_ranges(n, block):
+        rows = torch.arange(start, stop)
+        cand, _ = torch.randint(0, n, (len(rows), seeds), generator=generator).sort(dim=1)
+        cand[:, 1:] = cand[:, 1:].masked_fill(cand[:, 1:] == cand[:, :-1], -1)
+        d = _distances(flat, rows, cand).masked_fill(exclusion.mask(rows[:, None], cand), float("inf"))
+        idx[start:stop], dist[start:stop] = padded_topk(d, cand, k)
+    return idx, dist
+
+
+def _round(flat: np.ndarray, idx: Tensor, dist: Tensor, fresh: Tensor, near: Tensor | None, extra: int,
+           exclusion: Exclusion, generator: torch.Generator, block: int) -> tuple[Tensor, Tensor, Tensor]:
+    """One NN-descent round over all rows, ``block`` rows at a time -> new (idx, dist, fresh)."""
+    n, k = idx.shape
+    rev, rev_new = _reverse(idx, fresh, k, generator)
+    graph, graph_new = torch.cat([idx, rev], 1), torch.cat([fresh, rev_new], 1)
+    new_idx, new_dist, new_fresh = idx.clone(), dist.clone(), torch.zeros_like(fresh)
+    for start, stop in block_ranges(n, block):
+        rows = torch.arange(start, stop)
+        more = [torch.randint(0, n, (len(rows), extra), generator=generator)]
+        more += [near[rows]] if near is not None else []
+        cand = _candidates(graph, graph_new, rows, idx[rows], torch.cat(more, 1))
+        d = _distances(flat, rows, cand).masked_fill(exclusion.mask(rows[:, None], cand), float("inf"))
+        best, order = torch.cat([dist[rows], d], 1).topk(k, dim=1, largest=False)
+        chosen = torch.cat([idx[rows], cand], 1).gather(1, order).masked_fill(torch.isinf(best), -1)
+        new_idx[rows], new_dist[rows] = chosen, best
+        new_fresh[rows] = (order >= k) & (chosen >= 0)
+    return new_idx, new_dist, new_fresh
+
+
+def _load_state(work: Path, n: int, k: int) -> dict | None:
+    """The saved graph of the last finished round, or None when there is none or it is unreadable."""
+    path = work / STATE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            state = {name: saved[name] for name in saved.files}
+        if state["neighbours"].shape != (n, k):
+            raise ValueError(f"expected ({n}, {k}) neighbours, got {state['neighbours'].shape}")
+    except (OSError, ValueError, KeyError, EOFError) as err:
+        log.warning("%s: unreadable state (%s); starting the search over", path, err)
+        return None
+    return state
+
+
+def _save_state(work: Path, idx: Tensor, dist: Tensor, fresh: Tensor, rounds: int, near: bool, done: bool,
+                generator: torch.Generator) -> None:
+    atomic_save_npz(work / STATE, {"neighbours": idx.numpy(), "distances": dist.numpy(), "fresh": fresh.numpy(),
+                                   "rounds": np.array(rounds), "near": np.array(near), "done": np.array(done),
+                                   "generator": generator.get_state().numpy()})
+
+
+def nndescent_outofcore(flat: np.ndarray, centres: Tensor, k: int, work: Path, exclusion: Exclusion,
+                        iterations: int = 16, delta: float = 1e-3, seed: int = 0, block: int = 65536,
+                        callback: Callable[[int, int], None] | None = None) -> tuple[Tensor, Tensor]:
+    """NN-descent (as :func:`~hoirecon.prior.grouping.search.nndescent_knn`: best of ``8 k`` random
+    seeds, ``k / 2`` random extras per round, the ``2 k`` nearest camera centres once settled) over
+    ``flat (N, 3 (K + 1))`` with camera ``centres (N, 3)``, saving the graph after every round in
+    ``work``; returns ``(N, k)`` indices and float32 distances. ``callback(round, iterations)``."""
+    n = len(flat)
+    generator = torch.Generator().manual_seed(seed)
+    state = _load_state(work, n, k)
+    if state is None:
+        idx, dist = _seed(flat, k, 8 * k, exclusion, generator, block)
+        fresh, rounds, use_near, done = idx >= 0, 0, False, False
+        _save_state(work, idx, dist, fresh, rounds, use_near, done, generator)
+    else:
+        idx, dist = torch.from_numpy(state["neighbours"]).long(), torch.from_numpy(state["distances"]).float()
+        fresh, rounds = torch.from_numpy(state["fresh"]).bool(), int(state["rounds"])
+        use_near, done = bool(state["near"]), bool(state["done"])
+        generator.set_state(torch.from_numpy(state["generator"]))
+        log.info("resuming the out-of-core search after round %d", rounds)
+    near = _nearest_centres(centres[:, None], 2 * k) if use_near else None
+    while not done and rounds < iterations:
+        idx, dist, fresh = _round(flat, idx, dist, fresh, near, k // 2, exclusion, generator, block)
+        rounds += 1
+        changed = int(fresh.sum())
+        log.info("out-of-core nn-descent round %d: %d neighbours changed", rounds, changed)
+        if changed < delta * n * k:
+            done = use_near
+            if not use_near:
+                use_near, near = True, _nearest_centres(centres[:, None], 2 * k)
+        done = done or rounds >= iterations
+        _save_state(work, idx, dist, fresh, rounds, use_near, done, generator)
+        if callback is not None:
+            callback(rounds, iterations)
+    return idx, dist
+
+
+def _open_job(work: Path, manifest: dict) -> None:
+    """Create ``work`` for this job; the state and rows of another job there are removed first."""
+    path = work / MANIFEST
+    try:
+        old = json.loads(path.read_text()) if path.is_file() else None
+    except json.JSONDecodeError:
+        old = None
+    if old != manifest:
+        for name in (STATE, FLAT):
+            if (work / name).is_file():
+                log.warning("%s: %s of a different grouping job; starting over", work, name)
+                (work / name).unlink()
+    _open_work_dir(work, manifest)
+
+
+def group_images_outofcore(x25d: str | Path | np.ndarray | Tensor, config: GroupingConfig | None,
+                           work_dir: str | Path, video: Tensor | np.ndarray | None = None,
+                           frame: Tensor | np.ndarray | None = None, block: int = 65536,
+                           callback: Callable[[int, int], None] | None = None) -> Grouping:
+    """Approximate grouping of ``x25d (N, K + 1, 3)`` (a ``.npy`` path or an array) out of core.
+
+    See the module docstring. ``config`` gives ``k``, the exclusions, the distance cut and the
+    weights (its ``method`` is ignored; the score must be 'distance'); ``block`` rows are searched
+    at a time. ``video``/``frame (N,)`` enable adjacent-frame rejection.
+    """
+    config = config or GroupingConfig()
+    if config.score != "distance":
+        raise ValueError(f"score: the out-of-core search supports 'distance' only, got {config.score!r}")
+    if isinstance(block, bool) or not isinstance(block, int) or block < 1:
+        raise ValueError(f"block: expected an integer >= 1, got {block!r}")
+    rows, name = open_x25d(x25d)
+    n, k = len(rows), config.k
+    video, frame = _check_ids(n, video, frame)
+    started = time.perf_counter()
+    digest = scan_rows(rows, name, block)
+    if n == 0:
+        empty = torch.empty(0, k)
+        return Grouping(empty.long(), empty, empty, {"method": "none", "n_images": 0, "k": k})
+    work = Path(work_dir)
+    _open_job(work, {**_manifest(digest, video, frame, n, block, config), "search": "nndescent-outofcore",
+                     "iterations": config.iterations, "seed": config.seed})
+    flat = np.load(work / FLAT, mmap_mode="r") if (work / FLAT).is_file() else None
+    if flat is None or flat.shape != (n, 3 * rows.shape[1]):
+        flat = write_flat(rows, work / FLAT, block)
+    centres = torch.from_numpy(np.array(flat[:, -3:]))
+    exclusion = Exclusion(centres, video, frame, config.min_frame_gap, config.duplicate_distance)
+    idx, _ = nndescent_outofcore(flat, centres, k, work, exclusion, config.iterations, seed=config.seed, block=block,
+                                 callback=callback)
+    parts = [finish_block(rows, start, idx[start:stop], config) for start, stop in block_ranges(n, block)]
+    grouping = _assemble(parts, config, n, time.perf_counter() - started, {"block": block})
+    grouping.stats["method"] = "nndescent-outofcore"
+    return grouping
