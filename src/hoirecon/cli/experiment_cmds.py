@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -12,8 +13,10 @@ from typing import Any
 import typer
 
 from hoirecon.cli.common import INPUT_ERRORS, check_output_folder, console, exit_with_error, progress_bar, writing
+from hoirecon.cli.device_option import device_option
 from hoirecon.cli.options import AT_LEAST_0, AT_LEAST_1, Bound, ConfigArgs, ConfigOptions, show_value
 from hoirecon.data.synthetic.observation import OBSERVATION_PRESETS
+from hoirecon.device import ENV, device_scope
 from hoirecon.experiments import EXPERIMENTS, TUNE_SEED_BASE, ExperimentConfig, TuneGrid, run_experiment, run_tuning
 from hoirecon.experiments.run import rebuild_report
 from hoirecon.objects import CATEGORIES
@@ -79,14 +82,23 @@ def _build(args: ConfigArgs[ExperimentConfig], base: ExperimentConfig, quick: bo
     return replace(config, data=parse_data_options(data)) if data else config
 
 
+def _use_device(spec: str | None) -> None:
+    """Resolve ``--device`` now (a missing GPU fails before any work) and hand it to every unit through
+    ``$HOIRECON_DEVICE``, which the spawned worker processes inherit (a context scope would not)."""
+    if spec is not None:
+        with device_scope(spec) as where:
+            os.environ[ENV] = str(where)
+
+
 def _register(name: str) -> None:
     """Add the command of the named experiment ``name``."""
 
     @EXPERIMENT_OPTIONS.command
     def command(args: ConfigArgs[ExperimentConfig], out: Path = _out(f"experiments_out/{name}"), quick: bool = QUICK,
                 workers: int = WORKERS, threads: int = THREADS, keep_work: bool = KEEP_WORK,
-                data_option: list[str] = DATA_OPTION) -> None:
+                data_option: list[str] = DATA_OPTION, device: str | None = device_option()) -> None:
         try:
+            _use_device(device)
             config = _build(args, ExperimentConfig(), quick, data_option)
             line = command_line([name], args, out, quick, workers, threads, keep_work, data_option)
             with writing(out, folder=True), progress_bar(transient=True) as bar:
@@ -126,10 +138,12 @@ def tune(args: ConfigArgs[ExperimentConfig], out: Path = _out("experiments_out/t
          data_option: list[str] = DATA_OPTION,
          prior_weights: str = _grid_option("prior", "--prior-weights"),
          contact_weights: str = _grid_option("contact", "--contact-weights"),
-         combined_contact_weights: str = _grid_option("combined_contact", "--combined-contact-weights")) -> None:
+         combined_contact_weights: str = _grid_option("combined_contact", "--combined-contact-weights"),
+         device: str | None = device_option()) -> None:
     """Search the presets' prior and contact weights on tuning seeds (>= 1000, never test seeds); writes
     tuned_presets.md / .json / .html and leaves the shipped presets unchanged."""
     try:
+        _use_device(device)
         config = _build(args, TUNE_BASE, quick, data_option)
         grid = TuneGrid(_weights(prior_weights), _weights(contact_weights), _weights(combined_contact_weights))
         grid_words = ("--prior-weights", prior_weights, "--contact-weights", contact_weights,
