@@ -41,9 +41,9 @@ class TuneGrid:
 
     prior: tuple[float, ...] = (0.0003, 0.001, 0.003)
     """Prior weights tried in ``prior`` and ``prior+contact``."""
-    contact: tuple[float, ...] = (0.0005, 0.002, 0.008)
+    contact: tuple[float, ...] = (0.0007, 0.005, 0.01)
     """Contact weights tried in ``contact``."""
-    combined_contact: tuple[float, ...] = (0.00002, 0.00005, 0.0002)
+    combined_contact: tuple[float, ...] = (0.0007, 0.005, 0.01)
     """Contact weights tried in ``prior+contact``."""
 
     def __post_init__(self) -> None:
