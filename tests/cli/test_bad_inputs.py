@@ -51,12 +51,15 @@ def edit_manifest(root: Path, change: Callable[[dict], object]) -> Path:
     return root
 
 
-def edit_columns(root: Path, change: Callable[[dict], object]) -> Path:
-    path = root / "annotations" / f"{CATEGORY}.npz"
+def edit_npz(path: Path, change: Callable[[dict], object]) -> None:
     with np.load(path) as npz:
         cols = {k: npz[k] for k in npz.files}
     change(cols)
     np.savez(path, **cols)
+
+
+def edit_columns(root: Path, change: Callable[[dict], object]) -> Path:
+    edit_npz(root / "annotations" / f"{CATEGORY}.npz", change)
     return root
 
 
@@ -82,11 +85,7 @@ def a_folder(tmp: Path, name: str = "a_folder") -> Path:
 
 def fits_with(world, tmp: Path, change: Callable[[dict], object]) -> Path:  # noqa: ANN001 - a World
     out = Path(shutil.copytree(world.fits, tmp / "fits"))
-    path = out / "fits" / f"{CATEGORY}.npz"
-    with np.load(path) as npz:
-        cols = {k: npz[k] for k in npz.files}
-    change(cols)
-    np.savez(path, **cols)
+    edit_npz(out / "fits" / f"{CATEGORY}.npz", change)
     return out
 
 

@@ -3,25 +3,12 @@ extra and are exercised by running the script itself)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "build_embedded_body.py"
+from tests.tools.scripts import load_tool
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("build_embedded_body", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
-
-
-bb = _load_script()
+bb = load_tool("build_embedded_body")
 
 
 def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:

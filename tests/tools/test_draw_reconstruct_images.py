@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "draw_reconstruct_images.py"
-GT = SCRIPT.parents[1] / "tests" / "data" / "real" / "coco_000000000785" / "keypoints_gt.json"
+from tests.tools.scripts import load_tool
+
+GT = Path(__file__).resolve().parents[1] / "data" / "real" / "coco_000000000785" / "keypoints_gt.json"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("draw_reconstruct_images", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-draw = _load_script()
+draw = load_tool("draw_reconstruct_images")
 
 
 def test_the_command_is_the_readme_one(tmp_path: Path) -> None:

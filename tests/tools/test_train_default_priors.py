@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import io
 import json
 import sys
@@ -14,19 +13,9 @@ import pytest
 import torch
 
 from hoirecon.prior.prior import load_prior
+from tests.tools.scripts import load_tool
 
-SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "train_default_priors.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("train_default_priors", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tdp = _load_script()
+tdp = load_tool("train_default_priors")
 
 
 def test_the_training_configuration_is_the_documented_small_flow() -> None:
