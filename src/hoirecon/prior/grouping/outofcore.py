@@ -39,6 +39,7 @@ from torch import Tensor
 from hoirecon.io.atomic import atomic_path, atomic_save_npz
 from hoirecon.prior.grouping.chunked import (
     MANIFEST,
+    Part,
     _assemble,
     _check_ids,
     _manifest,
@@ -49,13 +50,7 @@ from hoirecon.prior.grouping.chunked import (
     scan_rows,
 )
 from hoirecon.prior.grouping.knn import Grouping, GroupingConfig
-from hoirecon.prior.grouping.search import (
-    Exclusion,
-    _candidates,
-    _nearest_centres,
-    _reverse,
-    padded_topk,
-)
+from hoirecon.prior.grouping.search import Exclusion, _nearest_centres, padded_topk
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +60,42 @@ FLAT = "flat.npy"
 """Unit rays and centres, flattened, in the work folder."""
 
 
-def _distances(flat: np.ndarray, rows: Tensor, candidates: Tensor) -> Tensor:
-    """Eq. (11) distances ``(Q, C)`` from ``rows (Q,)`` to ``candidates (Q, C)`` read from ``flat``."""
+def _kernels() -> object:
+    """The numba kernels module (the ``fast`` extra)."""
     try:
-        from hoirecon.prior.grouping._numba import gathered_distances
-        from hoirecon.prior.grouping.distances import PARALLEL_EPS
+        from hoirecon.prior.grouping import _numba
     except ImportError as error:
         raise ImportError("out-of-core grouping needs numba (pip install 'hoirecon[fast]')") from error
-    return torch.from_numpy(gathered_distances(flat, rows.numpy(), candidates.numpy(), PARALLEL_EPS**2))
+    return _numba
+
+
+def _exclusion_arrays(exclusion: Exclusion, n: int) -> tuple:
+    """``Exclusion`` as the arrays of the fused kernel: centres, squared duplicate distance, video,
+    frame (both empty for unrelated stills) and the frame gap."""
+    centres = (exclusion.centers.double().numpy() if exclusion.centers is not None
+               else np.full((n, 3), np.nan))
+    if exclusion.video is None or exclusion.frame is None:
+        video = frame = np.zeros(0, dtype=np.int64)
+    else:
+        video, frame = exclusion.video.long().numpy(), exclusion.frame.long().numpy()
+    return centres, float(exclusion.duplicate_distance) ** 2, video, frame, int(exclusion.min_frame_gap)
+
+
+def _update(flat: np.ndarray, idx: Tensor, dist: Tensor, graph: Tensor, graph_new: Tensor, extra: Callable,
+            exclusion: Exclusion, block: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Every row's list updated from its graph candidates and ``extra(rows) (Q, E)``, ``block`` rows
+    at a time, by the fused kernel -> new (idx, dist, fresh)."""
+    from hoirecon.prior.grouping.distances import PARALLEL_EPS
+
+    kernels = _kernels()
+    n = len(flat)
+    arrays = _exclusion_arrays(exclusion, n)
+    new_idx, new_dist, new_fresh = torch.empty_like(idx), torch.empty_like(dist), torch.empty_like(idx, dtype=torch.bool)
+    for start, stop in block_ranges(n, block):
+        kernels.descent_rows(flat, start, idx.numpy(), dist.numpy(), graph.numpy(), graph_new.numpy(),
+                             np.ascontiguousarray(extra(torch.arange(start, stop)).numpy()), *arrays,
+                             PARALLEL_EPS**2, new_idx.numpy(), new_dist.numpy(), new_fresh.numpy())
+    return new_idx, new_dist, new_fresh
 
 
 def write_flat(rows: np.ndarray, path: Path, block: int) -> np.ndarray:
@@ -95,12 +118,9 @@ def _seed(flat: np.ndarray, k: int, seeds: int, exclusion: Exclusion, generator:
     """The best ``k`` of ``seeds`` random images per image, a block of rows at a time."""
     n = len(flat)
     idx, dist = torch.full((n, k), -1, dtype=torch.long), torch.full((n, k), float("inf"))
-    for start, stop in block_ranges(n, block):
-        rows = torch.arange(start, stop)
-        cand, _ = torch.randint(0, n, (len(rows), seeds), generator=generator).sort(dim=1)
-        cand[:, 1:] = cand[:, 1:].masked_fill(cand[:, 1:] == cand[:, :-1], -1)
-        d = _distances(flat, rows, cand).masked_fill(exclusion.mask(rows[:, None], cand), float("inf"))
-        idx[start:stop], dist[start:stop] = padded_topk(d, cand, k)
+    none = torch.empty((n, 0), dtype=torch.long)
+    idx, dist, _ = _update(flat, idx, dist, none, none.bool(), lambda rows: torch.randint(
+        0, n, (len(rows), seeds), generator=generator), exclusion, block)
     return idx, dist
 
 
@@ -108,20 +128,30 @@ def _round(flat: np.ndarray, idx: Tensor, dist: Tensor, fresh: Tensor, near: Ten
            exclusion: Exclusion, generator: torch.Generator, block: int) -> tuple[Tensor, Tensor, Tensor]:
     """One NN-descent round over all rows, ``block`` rows at a time -> new (idx, dist, fresh)."""
     n, k = idx.shape
-    rev, rev_new = _reverse(idx, fresh, k, generator)
-    graph, graph_new = torch.cat([idx, rev], 1), torch.cat([fresh, rev_new], 1)
-    new_idx, new_dist, new_fresh = idx.clone(), dist.clone(), torch.zeros_like(fresh)
-    for start, stop in block_ranges(n, block):
-        rows = torch.arange(start, stop)
-        more = [torch.randint(0, n, (len(rows), extra), generator=generator)]
-        more += [near[rows]] if near is not None else []
-        cand = _candidates(graph, graph_new, rows, idx[rows], torch.cat(more, 1))
-        d = _distances(flat, rows, cand).masked_fill(exclusion.mask(rows[:, None], cand), float("inf"))
-        best, order = torch.cat([dist[rows], d], 1).topk(k, dim=1, largest=False)
-        chosen = torch.cat([idx[rows], cand], 1).gather(1, order).masked_fill(torch.isinf(best), -1)
-        new_idx[rows], new_dist[rows] = chosen, best
-        new_fresh[rows] = (order >= k) & (chosen >= 0)
-    return new_idx, new_dist, new_fresh
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    rev, rev_new = _kernels().reverse_sample(idx.numpy(), fresh.numpy(), k, seed)
+    graph = torch.cat([idx, torch.from_numpy(rev)], 1)
+    graph_new = torch.cat([fresh, torch.from_numpy(rev_new)], 1)
+
+    def more(rows: Tensor) -> Tensor:
+        random = torch.randint(0, n, (len(rows), extra), generator=generator)
+        return torch.cat([random, near[rows]], 1) if near is not None else random
+
+    return _update(flat, idx, dist, graph, graph_new, more, exclusion, block)
+
+
+def _finish(rows: np.ndarray, start: int, idx: Tensor, config: GroupingConfig) -> Part:
+    """:func:`~hoirecon.prior.grouping.chunked.finish_block` of rows ``[start, start + len(idx))``: the
+    same float64 formula and cut, by the numba kernel where the rows allow it (float32/64, C order)."""
+    from hoirecon.prior.grouping.distances import PARALLEL_EPS
+
+    if rows.dtype not in (np.float32, np.float64) or not rows.flags.c_contiguous:
+        return finish_block(rows, start, idx, config)
+    exact = _kernels().exact_neighbour_distances(rows, start, idx.numpy(), PARALLEL_EPS)
+    dist = torch.from_numpy(exact).float()
+    far = (idx >= 0) & (dist > (float("inf") if config.max_distance is None else config.max_distance))
+    chosen, best = padded_topk(dist.masked_fill(far, float("inf")), idx, config.k)
+    return Part(chosen, best, int(far.sum()))
 
 
 def _load_state(work: Path, n: int, k: int) -> dict | None:
@@ -144,7 +174,7 @@ def _save_state(work: Path, idx: Tensor, dist: Tensor, fresh: Tensor, rounds: in
                 generator: torch.Generator) -> None:
     atomic_save_npz(work / STATE, {"neighbours": idx.numpy(), "distances": dist.numpy(), "fresh": fresh.numpy(),
                                    "rounds": np.array(rounds), "near": np.array(near), "done": np.array(done),
-                                   "generator": generator.get_state().numpy()})
+                                   "generator": generator.get_state().numpy()}, compressed=False)
 
 
 def nndescent_outofcore(flat: np.ndarray, centres: Tensor, k: int, work: Path, exclusion: Exclusion,
@@ -232,7 +262,7 @@ def group_images_outofcore(x25d: str | Path | np.ndarray | Tensor, config: Group
     exclusion = Exclusion(centres, video, frame, config.min_frame_gap, config.duplicate_distance)
     idx, _ = nndescent_outofcore(flat, centres, k, work, exclusion, config.iterations, seed=config.seed, block=block,
                                  callback=callback)
-    parts = [finish_block(rows, start, idx[start:stop], config) for start, stop in block_ranges(n, block)]
+    parts = [_finish(rows, start, idx[start:stop], config) for start, stop in block_ranges(n, block)]
     grouping = _assemble(parts, config, n, time.perf_counter() - started, {"block": block})
     grouping.stats["method"] = "nndescent-outofcore"
     return grouping
