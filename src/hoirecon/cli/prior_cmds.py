@@ -75,8 +75,7 @@ def group(
 ) -> None:
     """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12).
 
-    The search runs on --device: in memory (exact or NN-descent; pynndescent is CPU only) or, with
-    --chunk-size, the exact search out of core.
+    The search runs on --device: in memory (exact or NN-descent; pynndescent is CPU only) or, with --chunk-size, out of core.
     """
     try:
         with device_scope(device) as where, writing(out, folder=False) if out is not None else contextlib.nullcontext():

@@ -111,8 +111,7 @@ def exclusion_on(exclusion: Exclusion, device: torch.device) -> Exclusion:
 
 
 def accelerated(device: torch.device) -> bool:
-    """Whether searches on ``device`` take the accelerator path (large tiles, the torch kernel,
-    work kept on the device): every device but the CPU."""
+    """Whether ``device`` takes the accelerator path (large tiles, torch kernel): all but the CPU."""
     return device.type != "cpu"
 
 
@@ -126,7 +125,7 @@ def device_budget(device: torch.device) -> int:
 
 
 def device_rows(device: torch.device, row_bytes: int) -> int:
-    """Rows per chunk on ``device`` when one row of the largest working tensor takes ``row_bytes``."""
+    """Rows per chunk on ``device`` when a row of the largest working tensor takes ``row_bytes``."""
     return max(1, device_budget(device) // max(1, row_bytes))
 
 
@@ -145,8 +144,7 @@ def exact_tiles(device: torch.device, keypoints: int) -> tuple[int, int]:
 
 @contextlib.contextmanager
 def full_float32_matmul() -> Iterator[None]:
-    """Run the block with full float32 matrix products (no TF32 or bfloat16 shortcuts a session may
-    have allowed): the kernel's ``1 - cos^2`` needs every bit of float32."""
+    """Full float32 matrix products in the block (no TF32): the kernel's ``1 - cos^2`` needs them."""
     saved = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision("highest")
     try:
