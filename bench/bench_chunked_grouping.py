@@ -58,7 +58,7 @@ def measure(mode: str, path: str, chunk: int, probe: bool = False, device: str =
     start = time.perf_counter()
     grouping = None
     if mode == "memory":
-        grouping = group_images(torch.from_numpy(np.load(path)), CONFIG)
+        grouping = group_images(torch.from_numpy(np.load(path)), CONFIG, device="cpu")
     else:
         with tempfile.TemporaryDirectory() as work, contextlib.suppress(_Stop):
             grouping = group_images_chunked(path, CONFIG, chunk, work, callback=_stop if probe else None, device=device)

@@ -3,7 +3,8 @@
 These are deselected from the CPU suite by selection (``-m 'not gpu'`` in the pytest options), never
 skipped: on a machine without CUDA, ``make test-gpu`` fails loudly at the first test.
 Tolerances: flow densities 1e-3 nats (float32, different kernels), gradients 1e-3 relative,
-a short training run's validation NLL 0.5 nats, fitted object translations 2 cm mean.
+a short training run's validation NLL 0.5 nats, fitted object translations 2 cm mean, exact grouping
+the same neighbours except ties with distances 1e-4 relative, NN-descent recall@16 >= 0.95.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from hoirecon.fitting.optimize import get_preset
 from hoirecon.fitting.pipeline import fit_dataset
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.flow import FlowConfig
-from hoirecon.prior.grouping.knn import GroupingConfig, group_images
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images, recall_at_k
+from hoirecon.prior.grouping.search import exact_knn
 from hoirecon.prior.layout import KeypointLayout
 from hoirecon.prior.prior import Prior, load_prior
 from hoirecon.prior.synthetic import synthetic_interactions
@@ -119,3 +121,73 @@ def test_chunked_grouping_on_cuda_matches_the_cpu(cuda: torch.device, data, tmp_
     torch.testing.assert_close(gpu.distances, cpu.distances, atol=1e-5, rtol=1e-4)
     same = (gpu.neighbours == cpu.neighbours).float().mean()
     assert same > 0.99  # exact ties may order differently under float32 rounding
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    """The clustered set of ``bench/bench_grouping.py`` at 3,000 images, with videos of 20 frames."""
+    data = synthetic_interactions(3000, object_keypoints=8, n_clusters=30, jitter=0.03, pixel_noise=0.002, seed=0)
+    return data.x25d, torch.arange(3000) // 20, torch.arange(3000) % 20
+
+
+def assert_same_but_ties(gpu, cpu) -> None:
+    """Distances (float64 ones of each side's own neighbours) within 1e-4 relative: where the
+    neighbours differ, they are ties."""
+    assert gpu.neighbours.device.type == "cpu" and gpu.distances.device.type == "cpu"
+    torch.testing.assert_close(gpu.distances, cpu.distances, rtol=1e-4, atol=1e-7)
+    assert (gpu.neighbours == cpu.neighbours).float().mean() > 0.99
+
+
+def test_exact_grouping_on_cuda_matches_the_cpu(cuda: torch.device, clustered) -> None:
+    x, video, frame = clustered
+    config = GroupingConfig(k=16, method="exact", max_distance=0.05)
+    gpu = group_images(x, config, video, frame, device=cuda)
+    cpu = group_images(x, config, video, frame, device="cpu")
+    assert_same_but_ties(gpu, cpu)
+    assert gpu.stats["dropped_far"] == cpu.stats["dropped_far"]
+
+
+def test_exact_search_on_cuda_merges_many_tiles(cuda: torch.device, clustered) -> None:
+    x, _, _ = clustered
+    queries = torch.arange(0, 3000, 7)
+    cpu_i, cpu_d = exact_knn(x, 16, queries=queries)
+    for tiles in ({}, {"query_chunk": 100, "base_chunk": 512}):
+        gpu_i, gpu_d = exact_knn(x, 16, queries=queries, device=cuda, **tiles)
+        assert gpu_i.device.type == "cpu"
+        torch.testing.assert_close(gpu_d, cpu_d, rtol=1e-4, atol=1e-6)
+        assert (gpu_i == cpu_i).float().mean() > 0.99
+
+
+@pytest.mark.parametrize("score", ["distance", "reference"])
+def test_nndescent_on_cuda_finds_the_exact_neighbours(cuda: torch.device, clustered, score: str) -> None:
+    x, video, frame = clustered
+    exact = group_images(x, GroupingConfig(k=16, method="exact", max_distance=None), video, frame, device="cpu")
+    config = GroupingConfig(k=16, method="nndescent", score=score, max_distance=None)
+    gpu = group_images(x, config, video, frame, device=cuda)
+    cpu = group_images(x, config, video, frame, device="cpu")
+    assert gpu.neighbours.device.type == "cpu" and gpu.stats["method"] == "nndescent"
+    assert recall_at_k(gpu.neighbours, cpu.neighbours) >= 0.95
+    if score == "distance":
+        assert recall_at_k(gpu.neighbours, exact.neighbours) >= 0.95
+    n = gpu.neighbours.clamp_min(0)   # adjacent frames stay excluded on the device
+    close = (video[n] == video[:, None]) & ((frame[n] - frame[:, None]).abs() <= 1)
+    assert not (close & gpu.valid).any()
+
+
+def test_pynndescent_is_refused_on_cuda(cuda: torch.device, clustered) -> None:
+    with pytest.raises(ValueError, match="CPU only"):
+        group_images(clustered[0], GroupingConfig(k=4, method="pynndescent"), device=cuda)
+
+
+def test_group_command_runs_in_memory_on_cuda(cuda: torch.device, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hoirecon.cli.app import app
+
+    ds = generate(tmp_path / "ds", SynthConfig(categories=("baseball_bat",), train=24, test=1, seed=3, image_size=64))
+    args = ["group", "--data", str(ds), "--category", "baseball_bat", "--k", "4", "--out"]
+    gpu = CliRunner().invoke(app, [*args, str(tmp_path / "gpu.npz"), "--device", "cuda"])
+    cpu = CliRunner().invoke(app, [*args, str(tmp_path / "cpu.npz"), "--device", "cpu"])
+    assert gpu.exit_code == 0 and cpu.exit_code == 0, gpu.output + cpu.output
+    with np.load(tmp_path / "gpu.npz") as a, np.load(tmp_path / "cpu.npz") as b:
+        np.testing.assert_allclose(a["distances"], b["distances"], rtol=1e-4, atol=1e-7)

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 import typer
 from typer.testing import CliRunner
 
@@ -166,9 +167,10 @@ class _Grouping:
 def test_train_and_group_pass_their_configs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seen = {}
 
-    def fake_group(data, category, config, out, chunk_size, reject_adjacent):  # noqa: ANN001, ANN202
+    def fake_group(data, category, config, out, chunk_size, reject_adjacent, device):  # noqa: ANN001, ANN202
         seen["group"] = config
         seen["reject_adjacent"] = reject_adjacent
+        seen["device"] = device
         return _Grouping(), None
 
     def fake_train(data, category, out, config, callback, **kwargs):  # noqa: ANN001, ANN202
@@ -182,7 +184,7 @@ def test_train_and_group_pass_their_configs(monkeypatch: pytest.MonkeyPatch, tmp
     result = runner.invoke(app, ["group", *common, "--k", "4", "--max-distance", "none"])
     assert result.exit_code == 0, result.output
     assert seen["group"] == replace(prior_cmds.GROUP_OPTIONS.base, k=4, max_distance=None)
-    assert seen["reject_adjacent"] is True
+    assert seen["reject_adjacent"] is True and seen["device"] == torch.device("cpu")  # HOIRECON_DEVICE of the suite
     result = runner.invoke(app, ["train", *common, "--out", str(tmp_path / "p.pt"), "--flow-depth", "2",
                                  "--encoder-name", "none", "--grouping-k", "3"])
     assert result.exit_code == 0, result.output

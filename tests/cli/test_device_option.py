@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 import hoirecon.cli.experiment_cmds as experiment_cmds
 from hoirecon.cli.app import app
 from hoirecon.device import ENV
+from hoirecon.prior.grouping.chunked import group_images_chunked
+from hoirecon.prior.grouping.knn import group_images
 
 COMMANDS = [
     ["train", "--data", "{d}", "--category", "baseball_bat", "--out", "{o}/p.pt"],
@@ -47,21 +49,43 @@ def tiny(tmp_path_factory: pytest.TempPathFactory):
                                                                         seed=3, image_size=64))
 
 
-def test_group_says_its_in_memory_search_stays_on_the_cpu(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def seen_devices(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Record the device each grouping call gets, then group on the CPU (nothing runs on a GPU here)."""
+    import hoirecon.prior.category as category
+    import hoirecon.prior.chunked_category as chunked_category
+
+    seen: list = []
+
+    def in_memory(*args, device=None, **kwargs):
+        seen.append(("memory", device))
+        return group_images(*args, **kwargs, device="cpu")
+
+    def chunked(*args, device=None, **kwargs):
+        seen.append(("chunked", device))
+        return group_images_chunked(*args, **kwargs, device="cpu")
+
+    monkeypatch.setattr(category, "group_images", in_memory)
+    monkeypatch.setattr(chunked_category, "group_images_chunked", chunked)
+    return seen
+
+
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "4"]], ids=["in memory", "chunked"])
+def test_group_hands_its_device_to_the_search(chunk: list[str], tiny, seen_devices: list,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    kind = "chunked" if chunk else "memory"
+    result = CliRunner().invoke(app, ["group", "--data", str(tiny), "--category", "baseball_bat", "--k", "2",
+                                      "--device", "cpu", *chunk])
+    assert result.exit_code == 0, result.output
+    assert seen_devices == [(kind, torch.device("cpu"))]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "stand-in GPU")
     result = CliRunner().invoke(app, ["group", "--data", str(tiny), "--category", "baseball_bat", "--k", "2",
-                                      "--device", "cuda"])
-    assert result.exit_code == 0, result.output
-    assert "in-memory search runs on the CPU" in " ".join(result.output.split())
-
-
-def test_group_on_the_cpu_says_nothing_about_devices(tiny) -> None:
-    result = CliRunner().invoke(app, ["group", "--data", str(tiny), "--category", "baseball_bat", "--k", "2",
-                                      "--device", "cpu"])
-    assert result.exit_code == 0, result.output
+                                      "--device", "cuda", *chunk])
+    assert result.exit_code == 0, result.output                  # no longer refused in memory
+    assert seen_devices[1:] == [(kind, torch.device("cuda", 0))]
     assert "runs on the CPU" not in result.output
 
 

@@ -73,14 +73,14 @@ def group(
         help="Where images name their video, never group frames of one video that lie within the minimum frame gap."),
     device: str | None = device_option(),
 ) -> None:
-    """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12)."""
+    """Group training images across views by KNN on the 2.5D ray distance (paper eq. 11-12).
+
+    The search runs on --device: in memory (exact or NN-descent; pynndescent is CPU only) or, with --chunk-size, out of core.
+    """
     try:
         with device_scope(device) as where, writing(out, folder=False) if out is not None else contextlib.nullcontext():
-            if where.type != "cpu" and chunk_size is None:
-                console.print(f"note: the in-memory search runs on the CPU; --chunk-size runs the exact search on {where}",
-                              markup=False)
             grouping, quality = group_category(data, category, args.build(), out, chunk_size=chunk_size,
-                                               reject_adjacent=reject_adjacent)
+                                               reject_adjacent=reject_adjacent, device=where)
         score = score_category(data, category, grouping)
     except INPUT_ERRORS as err:
         exit_with_error(err)

@@ -12,6 +12,7 @@ import torch
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.data.templates import dataset_template
 from hoirecon.data.truth import has_truth, true_x3d, with_truth
+from hoirecon.device import DeviceLike
 from hoirecon.io.provenance import config_hash
 from hoirecon.prior.ablations import ground_truth_groups, virtual_views
 from hoirecon.prior.chunked_category import group_category_chunked
@@ -49,20 +50,21 @@ def grouping_quality(samples: list[Sample], grouping: Grouping, seed: int = 0) -
 
 
 def group_category(data_dir: str | Path, category: str, config: GroupingConfig = GroupingConfig(),
-                   out: str | Path | None = None, chunk_size: int | None = None, reject_adjacent: bool = True
-                   ) -> tuple[Grouping, GroupingQuality | None]:
+                   out: str | Path | None = None, chunk_size: int | None = None, reject_adjacent: bool = True,
+                   device: DeviceLike = None) -> tuple[Grouping, GroupingQuality | None]:
     """KNN-group the training images of a category by eq. (11); optionally save the grouping.
 
     With ``chunk_size``, the exact search runs out of core, that many images per block, and
     resumes from ``<out>.work/`` (see :mod:`hoirecon.prior.grouping.chunked`); the result is the same.
     With ``reject_adjacent`` and images that name their video, frames of one video at most
     ``config.min_frame_gap`` apart are never neighbours (near-duplicates, not other views).
+    ``device`` (``hoirecon.device``) runs the search, in memory or out of core.
     """
     if chunk_size is not None:
-        return group_category_chunked(data_dir, category, config, out, chunk_size, reject_adjacent)
+        return group_category_chunked(data_dir, category, config, out, chunk_size, reject_adjacent, device)
     samples = training_samples(load_dataset(data_dir), category)
     videos = sample_videos(samples) if reject_adjacent else None
-    grouping = group_images(observed_x25d(samples), config, *(videos or (None, None)))
+    grouping = group_images(observed_x25d(samples), config, *(videos or (None, None)), device=device)
     grouping.stats["adjacent_frame_rejection"] = videos is not None
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

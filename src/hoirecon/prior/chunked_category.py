@@ -21,6 +21,7 @@ from torch import Tensor
 
 from hoirecon.data import load_dataset
 from hoirecon.data.truth import has_truth, true_x3d
+from hoirecon.device import DeviceLike
 from hoirecon.io.atomic import commit_temp, temp_path_beside
 from hoirecon.prior.grouping import (
     Grouping,
@@ -115,11 +116,13 @@ def _videos(data_dir: str | Path, category: str) -> tuple[Tensor, Tensor] | None
 
 
 def group_category_chunked(data_dir: str | Path, category: str, config: GroupingConfig, out: str | Path | None,
-                           chunk_size: int, reject_adjacent: bool = True) -> tuple[Grouping, GroupingQuality | None]:
+                           chunk_size: int, reject_adjacent: bool = True, device: DeviceLike = None
+                           ) -> tuple[Grouping, GroupingQuality | None]:
     """:func:`~hoirecon.prior.category.group_category` out of core, ``chunk_size`` images per block.
 
     With ``out``, the work files live in ``<out>.work/`` (an interrupted run resumes from there)
-    and are removed once ``out`` is written; without, in a temporary folder.
+    and are removed once ``out`` is written; without, in a temporary folder. ``device``
+    (``hoirecon.device``) runs the distance tiles.
     """
     _check_settings(config, chunk_size)
     work = Path(str(out) + ".work") if out is not None else None
@@ -127,7 +130,8 @@ def group_category_chunked(data_dir: str | Path, category: str, config: Grouping
         folder = Path(folder)
         x25d_path, x3d_path = write_category_arrays(data_dir, category, folder, chunk_size)
         videos = _videos(data_dir, category) if reject_adjacent else None
-        grouping = group_images_chunked(x25d_path, config, chunk_size, folder, *(videos or (None, None)))
+        grouping = group_images_chunked(x25d_path, config, chunk_size, folder, *(videos or (None, None)),
+                                        device=device)
         grouping.stats["adjacent_frame_rejection"] = videos is not None
         quality = None
         if x3d_path is not None:

@@ -107,8 +107,8 @@ class TrainResult:
 
 
 def _grouping_for(x25d: Tensor, grouping: Grouping | None, config: TrainConfig, out: Path,
-                  video: Tensor | None, frame: Tensor | None) -> Grouping | None:
-    """The grouping to train with: given, cached in ``out``, or computed (and cached)."""
+                  video: Tensor | None, frame: Tensor | None, device: torch.device) -> Grouping | None:
+    """The grouping to train with: given, cached in ``out``, or computed on ``device`` (and cached)."""
     if grouping is not None or config.supervision != "2d-knn":
         return grouping
     cached = out / "grouping.npz"
@@ -122,7 +122,7 @@ def _grouping_for(x25d: Tensor, grouping: Grouping | None, config: TrainConfig, 
             if grouping.stats.get("key") == key:
                 return grouping
             logger.warning("%s was made for other data or settings; grouping again", cached)
-    grouping = group_images(x25d, config.grouping, video, frame)
+    grouping = group_images(x25d, config.grouping, video, frame, device=device)
     grouping.stats["key"] = key
     grouping.save(cached)
     return grouping
@@ -178,7 +178,7 @@ def train_prior(x25d: Tensor, observations: Tensor, grouping: Grouping | None,
     out.mkdir(parents=True, exist_ok=True)
     x25d, observations = x25d.float(), observations.float()
     with world.main_first():  # rank 0 computes and caches the grouping, the others read it
-        grouping = _grouping_for(x25d, grouping, config, out, video, frame)
+        grouping = _grouping_for(x25d, grouping, config, out, video, frame, device)
     data = TrainingSet(x25d, observations, grouping, config.self_weight, features).to(device)
     train_rows, val_rows = split_rows(len(data), config.val_fraction, config.seed)
     if len(train_rows) == 0:

@@ -121,5 +121,5 @@ def pairwise_ray_distance(a: Tensor | RaySet, b: Tensor | RaySet, eps: float = P
     if bool(near.any()):
         k, i, j = near.nonzero(as_tuple=True)
         exact = paired_ray_distances(a.x[rows][i].double(), b.x[cols][j].double(), eps)
-        per_keypoint[k, i, j] = exact[torch.arange(len(k)), k].to(per_keypoint.dtype)
+        per_keypoint[k, i, j] = exact[torch.arange(len(k), device=k.device), k].to(per_keypoint.dtype)
     return per_keypoint.mean(dim=0)

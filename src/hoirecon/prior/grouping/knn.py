@@ -15,6 +15,12 @@ frame), which is the unit assumed here; scale ``weight_lambda`` by ``unit^a`` fo
 The optional reference scoring ranks a candidate ``j`` of image ``i`` by
 ``0.5 d(i, j) + 0.5 mean_{n in N(j)} d(i, n)``: ``j`` is preferred when its own neighbours also
 agree with ``i``. Distances reported in the result are always the plain ``d(i, j)``.
+
+:func:`group_images` runs on a device (``hoirecon.device``): on a GPU the search, the reference
+re-ranking and the float64 distances of the found neighbours run there, and only the ``(N, k)``
+result comes back. The CPU gives the same bits as ever; a GPU agrees to float32 rounding, so exact
+ties may order differently, and NN-descent's approximate neighbours may differ slightly. The
+pynndescent library runs on the CPU only and is refused on another device.
 """
 
 from __future__ import annotations
@@ -30,12 +36,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hoirecon.device import DeviceLike, resolve_device
 from hoirecon.io.atomic import atomic_path
 from hoirecon.prior.grouping.distances import paired_ray_distance
 from hoirecon.prior.grouping.search import (
     Exclusion,
+    accelerated,
+    device_rows,
+    distance_kernel,
     exact_knn,
-    gathered_distances,
     nndescent_knn,
     padded_topk,
     pynndescent_knn,
@@ -182,18 +191,24 @@ def _check_inputs(x25d: Tensor, video: Tensor | None, frame: Tensor | None) -> N
             raise ValueError(f"{name}: expected shape ({len(x25d)},), got {tuple(ids.shape)}")
 
 
-def _search(x: Tensor, k: int, config: GroupingConfig, exclusion: Exclusion) -> tuple[Tensor, Tensor, str]:
-    """Run the configured search; returns indices, distances and the method used."""
-    method = config.method
-    if method == "auto":
-        method = "exact" if len(x) <= config.exact_max else "nndescent"
+def _method(config: GroupingConfig, n: int, device: torch.device) -> str:
+    """The search method for ``n`` images; raises ``ValueError`` for pynndescent off the CPU."""
+    if config.method == "pynndescent" and device.type != "cpu":
+        raise ValueError(f"method: 'pynndescent' runs on the CPU only, got device {device}; use method "
+                         "'nndescent' or 'exact' there, or device cpu")
+    if config.method == "auto":
+        return "exact" if n <= config.exact_max else "nndescent"
+    return config.method
+
+
+def _search(x: Tensor, k: int, config: GroupingConfig, exclusion: Exclusion, method: str,
+            device: torch.device) -> tuple[Tensor, Tensor]:
+    """Run the search ``method`` on ``device``; returns indices and distances on the CPU."""
     if method == "exact":
-        idx, dist = exact_knn(x, k, exclusion)
-    elif method == "nndescent":
-        idx, dist = nndescent_knn(x, k, exclusion, config.iterations, seed=config.seed)
-    else:
-        idx, dist = pynndescent_knn(x, k, exclusion, seed=config.seed)
-    return idx, dist, method
+        return exact_knn(x, k, exclusion, device=device)
+    if method == "nndescent":
+        return nndescent_knn(x, k, exclusion, config.iterations, seed=config.seed, device=device)
+    return pynndescent_knn(x, k, exclusion, seed=config.seed)
 
 
 def _drop_missing(idx: Tensor, dist: Tensor) -> tuple[Tensor, Tensor]:
@@ -203,13 +218,16 @@ def _drop_missing(idx: Tensor, dist: Tensor) -> tuple[Tensor, Tensor]:
     return idx.gather(1, order).masked_fill(torch.isinf(dist), -1), dist
 
 
-def _reference_rerank(x: Tensor, idx: Tensor, dist: Tensor, k: int) -> tuple[Tensor, Tensor]:
-    """Re-rank candidates ``idx (N, P)`` by ``0.5 d(i, j) + 0.5 mean_{n in N(j)} d(i, n)``."""
+def _reference_rerank(x: Tensor, idx: Tensor, dist: Tensor, k: int,
+                      device: torch.device) -> tuple[Tensor, Tensor]:
+    """Re-rank candidates ``idx (N, P)`` by ``0.5 d(i, j) + 0.5 mean_{n in N(j)} d(i, n)``
+    (the distances to the candidates' neighbours computed on ``device``)."""
     x, flat = unit_flat(x)
     rows = torch.arange(len(x))
     their = idx[idx.clamp_min(0)][:, :, :k]
     their = their.masked_fill((idx < 0).unsqueeze(-1) | (their == rows[:, None, None]), -1)
-    d_their = gathered_distances(flat, x, rows, their.flatten(1)).view(their.shape)
+    distances = distance_kernel(x, flat, device)
+    d_their = distances(rows.to(device), their.flatten(1).to(device)).cpu().view(their.shape)
     finite = torch.isfinite(d_their)
     mean_their = torch.where(finite, d_their, 0).sum(-1) / finite.sum(-1).clamp_min(1)
     mean_their = torch.where(finite.any(-1), mean_their, dist)
@@ -235,16 +253,36 @@ def exact_cut_distances(x_rows: Tensor, x_neighbours: Tensor, idx: Tensor,
     return dist.masked_fill(far, float("inf")), far
 
 
+def _cut(x25d: Tensor, idx: Tensor, max_distance: float | None,
+         device: torch.device) -> tuple[Tensor, Tensor]:
+    """:func:`exact_cut_distances` of every row of ``idx (N, k)``, on ``device`` in blocks of rows
+    off the CPU; the result is on the CPU."""
+    if not accelerated(device):
+        return exact_cut_distances(x25d, x25d[idx.clamp_min(0)], idx, max_distance)
+    x = x25d.to(device)
+    step = device_rows(device, 8 * idx.shape[1] * x.shape[1] * 3)
+    parts = []
+    for start in range(0, len(idx), step):
+        block = idx[start:start + step].to(device)
+        parts.append(exact_cut_distances(x[start:start + step], x[block.clamp_min(0)], block, max_distance))
+    return torch.cat([p[0] for p in parts]).cpu(), torch.cat([p[1] for p in parts]).cpu()
+
+
 def group_images(x25d: Tensor, config: GroupingConfig | None = None,
-                 video: Tensor | None = None, frame: Tensor | None = None) -> Grouping:
+                 video: Tensor | None = None, frame: Tensor | None = None,
+                 device: DeviceLike = None) -> Grouping:
     """Group ``N`` images by their 2.5D representations ``x25d (N, K + 1, 3)`` -> :class:`Grouping`.
 
     ``video``/``frame`` ``(N,)`` int64 ids enable adjacent-frame rejection. With ``k >= N`` every
     image gets at most ``N - 1`` neighbours and the rest is padding; ``N = 0`` gives an empty
-    grouping.
+    grouping. ``device`` (``hoirecon.device``: default from the scope, ``HOIRECON_DEVICE``, else
+    auto) runs the search; the result is on the CPU (see the module docstring).
     """
     config = config or GroupingConfig()
     _check_inputs(x25d, video, frame)
+    x25d, video, frame = (None if t is None else t.cpu() for t in (x25d, video, frame))
+    device = resolve_device(device)
+    method = _method(config, len(x25d), device)
     start = time.perf_counter()
     n, k = len(x25d), config.k
     exclusion = Exclusion(x25d[:, -1].float(), video, frame, config.min_frame_gap,
@@ -253,10 +291,10 @@ def group_images(x25d: Tensor, config: GroupingConfig | None = None,
         empty = torch.empty(0, k)
         return Grouping(empty.long(), empty, empty, {"method": "none", "n_images": 0, "k": k})
     pool = 2 * k if config.score == "reference" else k
-    idx, dist, method = _search(x25d, pool, config, exclusion)
+    idx, dist = _search(x25d, pool, config, exclusion, method, device)
     if config.score == "reference":
-        idx, dist = _reference_rerank(x25d, idx, dist, k)
-    dist, far = exact_cut_distances(x25d, x25d[idx.clamp_min(0)], idx, config.max_distance)
+        idx, dist = _reference_rerank(x25d, idx, dist, k, device)
+    dist, far = _cut(x25d, idx, config.max_distance, device)
     if config.score == "distance":
         idx, dist = padded_topk(dist, idx, k)
     else:
