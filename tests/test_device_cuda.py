@@ -3,22 +3,31 @@
 These are deselected from the CPU suite by selection (``-m 'not gpu'`` in the pytest options), never
 skipped: on a machine without CUDA, ``make test-gpu`` fails loudly at the first test.
 Tolerances: flow densities 1e-3 nats (float32, different kernels), gradients 1e-3 relative,
-a short training run's validation NLL 0.5 nats, fitted object translations 2 cm mean, exact grouping
-the same neighbours except ties with distances 1e-4 relative, NN-descent recall@16 >= 0.95.
+a short training run's validation NLL 0.5 nats, fitted object translations 2 cm mean (also for the
+``phosa`` preset), PHOSA terms 1e-4 relative (and no host synchronisation between two ray casts), exact
+grouping the same neighbours except ties with distances 1e-4 relative, NN-descent recall@16 >= 0.95.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from hoirecon.body import load_body_model
+from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.device import device_scope, resolve_device
+from hoirecon.fitting.context import FitContext
+from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.optimize import get_preset
-from hoirecon.fitting.pipeline import fit_dataset
+from hoirecon.fitting.phosa import attach_phosa
+from hoirecon.fitting.pipeline import build_batch, fit_dataset
+from hoirecon.fitting.state import FitBatch, FitState
+from hoirecon.objects import get_category_template
 from hoirecon.prior.encoders import EncoderConfig
 from hoirecon.prior.flow import FlowConfig
 from hoirecon.prior.grouping.knn import GroupingConfig, group_images, recall_at_k
@@ -191,3 +200,54 @@ def test_group_command_runs_in_memory_on_cuda(cuda: torch.device, tmp_path: Path
     assert gpu.exit_code == 0 and cpu.exit_code == 0, gpu.output + cpu.output
     with np.load(tmp_path / "gpu.npz") as a, np.load(tmp_path / "cpu.npz") as b:
         np.testing.assert_allclose(a["distances"], b["distances"], rtol=1e-4, atol=1e-7)
+
+
+def _phosa_steps(ds: Path, device: torch.device, quiet_steps: bool) -> tuple[dict[str, list], object]:
+    """The PHOSA terms of 4 images over 4 steps on ``device`` (the object pushed 5 cm deeper before
+    each; a ray cast at step 1), and the terms; with ``quiet_steps`` the steps that cast no rays run
+    in CUDA's sync-debug mode 'error' (a host synchronisation there raises)."""
+    samples = list(load_dataset(ds).samples("baseball_bat", "test"))
+    template, body = get_category_template("baseball_bat"), load_body_model()
+    ctx = attach_phosa(FitContext("baseball_bat", template, body, get_preset("phosa", object_steps=1, joint_steps=2)))
+    init = init_batch(samples, template, body)
+    batch = build_batch(ctx, samples, init)
+    batch = FitBatch(**{f.name: getattr(batch, f.name).to(device) for f in fields(batch)})
+    state = FitState(batch, torch.zeros(batch.size, 1, 3, device=device))
+    terms = ctx.extra_terms(ctx, samples, init, batch)
+    got: dict[str, list] = {}
+    for step in range(4):
+        with torch.no_grad():
+            state.obj_translation += torch.tensor([0.0, 0.0, 0.05], device=device)
+        quiet = quiet_steps and step != 1
+        if quiet:
+            torch.cuda.set_sync_debug_mode("error")
+        try:
+            out = terms(state)
+        finally:
+            if quiet:
+                torch.cuda.set_sync_debug_mode("default")
+        for name, value in out.items():
+            assert value.device == device
+            got.setdefault(name, []).append(value.detach().cpu())
+    return {k: torch.stack(v) for k, v in got.items()}, terms
+
+
+def test_phosa_terms_on_cuda_match_the_cpu(cuda: torch.device, tmp_path: Path) -> None:
+    ds = generate(tmp_path / "ds", SynthConfig(categories=("baseball_bat",), train=0, test=4, seed=7, image_size=96))
+    gpu, terms = _phosa_steps(ds, cuda, quiet_steps=True)
+    cpu, _ = _phosa_steps(ds, torch.device("cpu"), quiet_steps=False)
+    assert terms.pixels.valid.device == cuda and terms.template_vertices.device == cuda
+    assert set(gpu) == {"coarse_interaction", "fine_interaction", "ordinal_depth"}
+    for name in cpu:
+        torch.testing.assert_close(gpu[name], cpu[name], rtol=1e-4, atol=1e-8, msg=name)
+
+
+def test_phosa_fit_on_cuda_matches_the_cpu(cuda: torch.device, tmp_path: Path) -> None:
+    ds = generate(tmp_path / "ds", SynthConfig(categories=("baseball_bat",), train=0, test=8, seed=3, image_size=128))
+    preset = get_preset("phosa", batch_size=8)
+    gpu = fit_dataset(ds, "baseball_bat", "test", preset, tmp_path / "gpu", device="cuda").results.columns
+    cpu = fit_dataset(ds, "baseball_bat", "test", preset, tmp_path / "cpu", device="cpu").results.columns
+    assert list(gpu["image_id"]) == list(cpu["image_id"])
+    gap = np.linalg.norm(gpu["object_translation"] - cpu["object_translation"], axis=1)
+    assert gap.mean() < 0.02, gap
+    assert np.isfinite(gpu["loss_ordinal_depth"]).all()

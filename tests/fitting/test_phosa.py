@@ -1,10 +1,13 @@
-from dataclasses import replace
+import copy
+import functools
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import hoirecon.fitting.init as init_module
 from hoirecon.body import load_body_model
 from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.generator import SynthConfig, generate
@@ -27,6 +30,8 @@ from hoirecon.fitting.phosa import (
 )
 from hoirecon.fitting.phosa_depth import (
     ImageMasks,
+    ImagePixels,
+    empty_pixels,
     find_ordinal_pixels,
     interpolate_depth,
     ordinal_depth_loss,
@@ -34,8 +39,9 @@ from hoirecon.fitting.phosa_depth import (
     stack_pixels,
 )
 from hoirecon.fitting.pipeline import build_batch, fit_dataset
+from hoirecon.fitting.pnp import init_object_pnp
 from hoirecon.fitting.posing import pose_body
-from hoirecon.fitting.state import FitState
+from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.io.fits import load_fits
 from hoirecon.objects import get_category_template
 
@@ -202,3 +208,78 @@ def test_fit_dataset_with_the_phosa_preset_records_its_terms(tiny: Path, tmp_pat
     for name in ("coarse_interaction", "fine_interaction", "ordinal_depth"):
         values = fits.columns[f"loss_{name}"]
         assert np.isfinite(values).all() and (values >= 0).all()
+
+
+# The terms of the 4 tiny images at the initial state, the object pushed 5 cm deeper before each
+# step (object_steps=1: the ordinal term casts at step 1), as computed before the terms could
+# follow the state's device; the CPU path must keep them. The object initialisation is pinned to
+# the PnP of that time (RANSAC always, scored at the threshold) so the values test the terms only.
+GOLDEN = {
+    "coarse_interaction": [[5.70129e-05, 0.0, 4.143085e-04, 9.29284e-05], [5.38029e-05, 0.0, 4.229482e-04, 9.50351e-05],
+                           [5.0843e-05, 0.0, 4.318379e-04, 9.73919e-05], [4.8133e-05, 0.0, 4.409776e-04, 9.99986e-05]],
+    "fine_interaction": [[1.403754e-04, 0.0, 1.420626e-03, 5.706307e-04], [1.274786e-04, 0.0, 1.4503236e-03, 5.784752e-04],
+                         [1.154151e-04, 0.0, 1.480855e-03, 5.871532e-04], [1.04185e-04, 0.0, 1.5122193e-03, 5.966645e-04]],
+    "ordinal_depth": [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 3.190393e-04, 0.0], [0.0, 0.0, 3.190393e-04, 0.0],
+                      [0.0, 0.0, 3.190392e-04, 0.0]],
+}
+
+
+def test_phosa_terms_keep_their_values_on_the_cpu(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(init_module, "init_object_pnp",
+                        functools.partial(init_object_pnp, consensus=1.0, all_points_first=False))
+    samples = list(load_dataset(tiny).samples(CATEGORY, "test"))
+    template, body = get_category_template(CATEGORY), load_body_model()
+    ctx = attach_phosa(FitContext(CATEGORY, template, body, get_preset("phosa", object_steps=1, joint_steps=2)))
+    init = init_batch(samples, template, body)
+    batch = build_batch(ctx, samples, init)
+    state = FitState(batch, torch.zeros(batch.size, 1, 3))
+    terms = ctx.extra_terms(ctx, samples, init, batch)
+    got: dict[str, list] = {name: [] for name in GOLDEN}
+    for _ in range(4):
+        with torch.no_grad():
+            state.obj_translation += torch.tensor([0.0, 0.0, 0.05])
+        for name, value in terms(state).items():
+            got[name].append(value.detach().tolist())
+    assert terms.pixels is not None and terms.pixels.valid.sum() > 0
+    for name, expected in GOLDEN.items():
+        np.testing.assert_allclose(got[name], expected, rtol=1e-4, atol=1e-10, err_msg=name)
+
+
+def _meta_terms(setup: tuple) -> tuple[PhosaTerms, FitState]:
+    """Terms and state of the tiny batch on the meta device (shapes only: a CPU tensor met in a
+    step raises there, as it would on a GPU)."""
+    ctx, batch, parts = setup
+    meta = torch.device("meta")
+    moved = FitBatch(**{f.name: getattr(batch, f.name).to(meta) for f in fields(batch)})
+    state = FitState(moved, torch.zeros(batch.size, 1, 3, device=meta))
+    config = PhosaConfig()
+    terms = PhosaTerms(copy.deepcopy(ctx.body).to(meta), ctx.template, part_points(ctx.body, ctx.template, parts, config),
+                       torch.ones(batch.size), [None] * batch.size, config, ctx.config, meta)
+    return terms, state
+
+
+def test_phosa_steps_stay_on_the_state_device(setup: tuple) -> None:
+    terms, state = _meta_terms(setup)
+    hit = ImagePixels(np.array([True, False]), np.array([[0, 1, 2], [2, 3, 4]]), np.full((2, 3), 1 / 3),
+                      np.array([[0, 1, 2], [1, 2, 3]]), np.full((2, 3), 1 / 3))
+    casts = []
+
+    def cast(_state: FitState):  # the ray casting needs real numbers: its result is stood in for
+        casts.append(1)
+        return stack_pixels([hit, empty_pixels()], device=torch.device("meta"))
+
+    terms.cast = cast
+    steps = terms.object_steps + 2
+    for _ in range(steps):
+        out = terms(state)
+        assert set(out) == {"coarse_interaction", "fine_interaction", "ordinal_depth"}
+        assert all(v.device.type == "meta" and v.shape == (state.betas.shape[0],) for v in out.values())
+    assert len(casts) == 1 and terms.pixels.body_ids.device.type == "meta"
+
+
+def test_phosa_terms_refuse_a_body_model_on_another_device(setup: tuple) -> None:
+    ctx, batch, parts = setup
+    points = part_points(ctx.body, ctx.template, parts, PhosaConfig())
+    with pytest.raises(ValueError, match="body model is on meta"):
+        PhosaTerms(copy.deepcopy(ctx.body).to("meta"), ctx.template, points, torch.ones(batch.size),
+                   [None] * batch.size, PhosaConfig(), ctx.config)

@@ -1,9 +1,11 @@
 """Object initialisers: RANSAC PnP on correspondences, keypoint PnP and placement fallbacks."""
 
+import cv2
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+import hoirecon.fitting.pnp as pnp_module
 from hoirecon.fitting.pnp import init_object_from_keypoints, init_object_pnp
 from hoirecon.objects import get_category_template
 
@@ -24,13 +26,61 @@ def _angle_deg(R_a: np.ndarray, R_b: np.ndarray) -> float:
     return float(np.degrees(Rotation.from_matrix(R_a.T @ R_b).magnitude()))
 
 
-def test_pnp_recovers_a_pose_exactly_from_clean_correspondences() -> None:
+def _ransac_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the calls of OpenCV's RANSAC PnP made through the pnp module."""
+    calls: list[int] = []
+    real = cv2.solvePnPRansac
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pnp_module.cv2, "solvePnPRansac", spy)
+    return calls
+
+
+@pytest.mark.parametrize("all_points_first", [True, False])
+def test_pnp_recovers_a_pose_exactly_from_clean_correspondences(all_points_first: bool) -> None:
     points, pixels, R, t, _ = _scene()
-    out = init_object_pnp(points, pixels, np.ones(len(points)), K)
-    assert out.success and out.method == "ransac" and out.note == ""
+    out = init_object_pnp(points, pixels, np.ones(len(points)), K, all_points_first=all_points_first)
+    assert out.success and out.method == ("all_points" if all_points_first else "ransac") and out.note == ""
     np.testing.assert_allclose(out.pose.rotation, R, atol=1e-6)
     np.testing.assert_allclose(out.pose.translation, t, atol=1e-6)
     assert out.inliers.all() and out.reprojection_px < 1e-6
+
+
+def test_clean_noisy_correspondences_skip_ransac(monkeypatch: pytest.MonkeyPatch) -> None:
+    points, pixels, R, t, rng = _scene(seed=5)
+    calls = _ransac_spy(monkeypatch)
+    out = init_object_pnp(points, pixels + rng.normal(0.0, 0.5, pixels.shape), np.ones(len(points)), K)
+    assert calls == [] and out.success and out.method == "all_points"
+    assert _angle_deg(out.pose.rotation, R) < 1.0 and np.linalg.norm(out.pose.translation - t) < 0.02
+    assert out.inliers.all()
+    slow = init_object_pnp(points, pixels + rng.normal(0.0, 0.5, pixels.shape), np.ones(len(points)), K,
+                           all_points_first=False)
+    assert calls == [1] and slow.method == "ransac"
+
+
+def test_gross_outliers_make_ransac_reject_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    points, pixels, R, t, rng = _scene(seed=6)
+    noisy = pixels + rng.normal(0.0, 1.0, pixels.shape)
+    outlier = np.zeros(len(points), dtype=bool)
+    outlier[rng.choice(len(points), 15, replace=False)] = True
+    noisy[outlier] = rng.uniform(0, 640, (15, 2))
+    everything = pnp_module._pnp_all(points, noisy, K)  # the all-points pose is pulled far off (166 deg, 3 m)
+    assert _angle_deg(everything.rotation, R) > 30.0 and np.linalg.norm(everything.translation - t) > 0.5
+    calls = _ransac_spy(monkeypatch)
+    out = init_object_pnp(points, noisy, np.ones(len(points)), K)
+    assert calls == [1] and out.success and out.method == "ransac"
+    assert _angle_deg(out.pose.rotation, R) < 3.0 and np.linalg.norm(out.pose.translation - t) < 0.05
+    assert not (out.inliers & outlier).any() and out.inliers[~outlier].mean() > 0.9
+
+
+@pytest.mark.parametrize("consensus", [0.5, float("nan")])
+def test_pnp_rejects_a_consensus_below_the_threshold(consensus: float) -> None:
+    points, pixels, _, _, _ = _scene()
+    with pytest.raises(ValueError, match="consensus"):
+        init_object_pnp(points, pixels, np.ones(len(points)), K, consensus=consensus)
 
 
 def test_pnp_survives_noise_and_30_percent_outliers() -> None:
@@ -90,11 +140,9 @@ def test_degenerate_correspondences_fall_back_to_a_placement(case: str) -> None:
 
 
 def test_pnp_falls_back_to_least_squares_when_ransac_fails(monkeypatch) -> None:
-    import hoirecon.fitting.pnp as pnp_module
-
     points, pixels, R, t, _ = _scene(seed=7)
     monkeypatch.setattr(pnp_module, "_ransac", lambda *args: None)
-    out = init_object_pnp(points, pixels, np.ones(len(points)), K)
+    out = init_object_pnp(points, pixels, np.ones(len(points)), K, all_points_first=False)
     assert out.success and out.method == "pnp_all" and "RANSAC" in out.note
     np.testing.assert_allclose(out.pose.rotation, R, atol=1e-6)
     np.testing.assert_allclose(out.pose.translation, t, atol=1e-6)

@@ -15,6 +15,11 @@ initial depths, which are what these terms exist to correct, so only the image b
 here. The body centroid is the mean of an even subsample of the vertices and a body part's
 centroid the mean of at most ``part_points`` of its vertices, skinned each step with
 :func:`~hoirecon.fitting.posing.pose_body`.
+
+The terms run on the device of the fit's state: their tensors (template vertices, part points,
+interaction flags, depth pixels) live there, and only the ray casting of the ordinal depth term
+runs on the CPU, once every ``render_every`` steps (one copy of the meshes to the host and one
+of the found pixels back per cast).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from hoirecon.body import BodyModel
 from hoirecon.data.sample import Sample
 from hoirecon.fitting.body_parts import body_part_vertices
 from hoirecon.fitting.context import FitContext
+from hoirecon.fitting.device_copies import model_on_device
 from hoirecon.fitting.init import InitBatch
 from hoirecon.fitting.losses import Evaluated
 from hoirecon.fitting.occlusion import posed_vertices
@@ -178,6 +184,10 @@ class PartPoints:
     object_parts: Tensor
     """(Q, 3) template centroid of each pair's object part."""
 
+    def to(self, device: torch.device) -> PartPoints:
+        """The same points with their tensors on ``device``."""
+        return replace(self, ids=self.ids.to(device), object_parts=self.object_parts.to(device))
+
 
 def part_points(body: BodyModel, template: ObjectTemplate, body_parts: dict[str, np.ndarray],
                 config: PhosaConfig) -> PartPoints:
@@ -201,16 +211,23 @@ class PhosaTerms:
     (the first joint step) and casts rays then, every ``render_every`` steps after, and once
     more for the final evaluation after the last step. One :func:`pose_body` call per step
     skins the interaction vertices and the corners of the depth term's body triangles.
+    Everything runs on ``device`` (where ``body`` must already be; ``points`` and ``active`` are
+    moved there) except the ray casting.
     """
 
     def __init__(self, body: BodyModel, template: ObjectTemplate, points: PartPoints, active: Tensor,
-                 masks: Sequence[ImageMasks | None], config: PhosaConfig, fit: FitConfig) -> None:
-        self.body, self.template, self.points, self.config = body, template, points, config
-        self.active = active
+                 masks: Sequence[ImageMasks | None], config: PhosaConfig, fit: FitConfig,
+                 device: torch.device = torch.device("cpu")) -> None:
+        if body.v_template.device != device:
+            raise ValueError(f"body: the body model is on {body.v_template.device}, the PHOSA terms on {device}; "
+                             "pass the body model's copy on that device")
+        self.body, self.template, self.points, self.config = body, template, points.to(device), config
+        self.device = device
+        self.active = active.to(device)
         """(B,) float, 1 where the human and the object boxes overlap."""
         self.masks = list(masks)
         self.object_steps, self.total_steps = fit.object_steps, fit.object_steps + fit.joint_steps
-        self.template_vertices = torch.tensor(np.asarray(template.vertices), dtype=torch.float32)
+        self.template_vertices = torch.tensor(np.asarray(template.vertices), dtype=torch.float32, device=device)
         self.template_centroid = self.template_vertices.mean(0, keepdim=True)
         self.step = 0
         self.pixels: DepthPixels | None = None
@@ -259,16 +276,18 @@ class PhosaTerms:
         return self.pixels
 
     def cast(self, state: FitState) -> DepthPixels:
-        """Ray-cast the current meshes of every image with masks and collect its violating pixels."""
+        """Ray-cast the current meshes of every image with masks (on the CPU) and collect its
+        violating pixels, returned on the terms' device."""
         with torch.no_grad():
-            every = torch.arange(self.body.v_template.shape[0])
+            every = torch.arange(self.body.v_template.shape[0], device=self.device)
             body = state.to_camera(pose_body(self.body, state.betas, state.body_pose, every).vertices)
             obj = state.to_camera(object_points(state, self.template_vertices))
-        body_np, obj_np = body.double().numpy(), obj.double().numpy()
+            both = torch.cat([body, obj], dim=1).double().cpu().numpy()  # one copy to the host per cast
+        body_np, obj_np = both[:, : body.shape[1]], both[:, body.shape[1]:]
         body_faces, obj_faces = np.asarray(self.body.faces), np.asarray(self.template.faces)
         images = [find_ordinal_pixels(m, body_np[i], body_faces, obj_np[i], obj_faces, self.config.depth_pixels)
                   if m is not None else empty_pixels() for i, m in enumerate(self.masks)]
-        return stack_pixels(images, state.obj_translation.dtype)
+        return stack_pixels(images, state.obj_translation.dtype, self.device)
 
     def depth_from_pixels(self, state: FitState, p: DepthPixels, body_vertices: Tensor) -> Tensor:
         """Unweighted ordinal depth (B,) at the stored pixels, from the posed ``p.body_ids``
@@ -309,14 +328,17 @@ def _boxes(ctx: FitContext, samples: Sequence[Sample], init: InitBatch,
 
 def build_phosa_terms(ctx: FitContext, samples: Sequence[Sample], init: InitBatch, batch: FitBatch,
                       config: PhosaConfig, body_parts: dict[str, np.ndarray]) -> PhosaTerms:
-    """The PHOSA terms of one batch: interaction flags from the boxes and the reduced masks."""
+    """The PHOSA terms of one batch, on the batch's device: interaction flags from the boxes
+    (computed on the CPU from the masks and the initial meshes) and the reduced masks."""
     masks = [_load_masks(s) for s in samples]
     active = interaction_flags(_boxes(ctx, samples, init, masks), config.box_expansion)
     reduced = [None if m is None else reduce_masks(m[0], m[1], s.intrinsics, config.render_size)
                for s, m in zip(samples, masks)]
     points = part_points(ctx.body, ctx.template, body_parts, config)
     flags = torch.as_tensor(active, dtype=batch.keypoints.dtype)
-    return PhosaTerms(ctx.body, ctx.template, points, flags, reduced, config, ctx.config)
+    device = batch.keypoints.device
+    return PhosaTerms(model_on_device(ctx.body, device), ctx.template, points, flags, reduced, config, ctx.config,
+                      device)
 
 
 def attach_phosa(ctx: FitContext, config: PhosaConfig | None = None) -> FitContext:

@@ -11,7 +11,8 @@ and their barycentric coordinates. Between casts the depths are recomputed from 
 vertices as ``barycentric . z`` of the stored triangles, which is exact at the cast and
 differentiable; a pixel whose order got fixed since the last cast then costs the constant
 ``log 2`` with zero gradient. A differentiable rasteriser would re-find the pixels every step;
-ray casting on the CPU keeps the package free of one.
+ray casting on the CPU keeps the package free of one; on a GPU fit the meshes come to the host
+once per cast and the pixels (:func:`stack_pixels`) go back to the device once per cast.
 """
 
 from __future__ import annotations
@@ -200,28 +201,31 @@ def find_ordinal_pixels(masks: ImageMasks, body: np.ndarray, body_faces: np.ndar
                        object_faces[ho.face[keep]], ho.barycentric[keep])
 
 
-def _pad(arrays: Sequence[np.ndarray], width: int, dtype: torch.dtype) -> Tensor:
-    """Stack (Ni, ...) arrays into a zero-padded (B, width, ...) tensor."""
+def _pad(arrays: Sequence[np.ndarray], width: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Stack (Ni, ...) arrays into a zero-padded (B, width, ...) tensor on ``device`` (padded on
+    the host, then copied once)."""
     out = torch.zeros((len(arrays), width, *arrays[0].shape[1:]), dtype=dtype)
     for i, a in enumerate(arrays):
         out[i, : len(a)] = torch.as_tensor(a, dtype=dtype)
-    return out
+    return out.to(device)
 
 
-def stack_pixels(images: Sequence[ImagePixels], dtype: torch.dtype = torch.float32) -> DepthPixels:
-    """Pad the pixels of B images into one :class:`DepthPixels`; the body triangle corners are
-    renumbered into per-image sets of unique vertex ids so only those get skinned."""
+def stack_pixels(images: Sequence[ImagePixels], dtype: torch.dtype = torch.float32,
+                 device: torch.device = torch.device("cpu")) -> DepthPixels:
+    """Pad the pixels of B images into one :class:`DepthPixels` on ``device``; the body triangle
+    corners are renumbered into per-image sets of unique vertex ids so only those get skinned."""
     width = max((len(p.body_front) for p in images), default=0)
     unique = [np.unique(p.body_triangles.reshape(-1), return_inverse=True) for p in images]
     ids = [u.astype(np.int64) for u, _ in unique]
     corners = [inv.reshape(-1, 3).astype(np.int64) for _, inv in unique]
     valid = [np.ones(len(p.body_front), dtype=bool) for p in images]
+    pad = lambda arrays, size, kind: _pad(arrays, size, kind, device)  # noqa: E731
     return DepthPixels(
-        valid=_pad(valid, width, torch.bool), body_front=_pad([p.body_front for p in images], width, torch.bool),
-        body_ids=_pad(ids, max((len(i) for i in ids), default=0), torch.long),
-        body_corners=_pad(corners, width, torch.long), body_bary=_pad([p.body_bary for p in images], width, dtype),
-        object_triangles=_pad([p.object_triangles for p in images], width, torch.long),
-        object_bary=_pad([p.object_bary for p in images], width, dtype))
+        valid=pad(valid, width, torch.bool), body_front=pad([p.body_front for p in images], width, torch.bool),
+        body_ids=pad(ids, max((len(i) for i in ids), default=0), torch.long),
+        body_corners=pad(corners, width, torch.long), body_bary=pad([p.body_bary for p in images], width, dtype),
+        object_triangles=pad([p.object_triangles for p in images], width, torch.long),
+        object_bary=pad([p.object_bary for p in images], width, dtype))
 
 
 def interpolate_depth(z: Tensor, corners: Tensor, bary: Tensor) -> Tensor:

@@ -10,16 +10,13 @@ fit came from (``fitting/record.py``).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -28,9 +25,10 @@ from scipy.spatial.transform import Rotation
 from hoirecon.body import BodyModel, load_body_model
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.data.templates import dataset_template
-from hoirecon.device import DeviceError, DeviceLike, resolve_device
+from hoirecon.device import DeviceLike, resolve_device
 from hoirecon.fitting.batching import check_sample, observation_tensors, padded_ids
 from hoirecon.fitting.context import FitContext
+from hoirecon.fitting.device_copies import model_on_device
 from hoirecon.fitting.init import InitBatch, init_batch
 from hoirecon.fitting.occlusion import (
     ContactSets,
@@ -150,28 +148,9 @@ def _columns(ctx: FitContext, samples: Sequence[Sample], state: FitState, terms:
     return {k: (v.detach().double().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in cols.items()}
 
 
-_ON_DEVICE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""Per shared model (body, prior), its copy on each device, made once per run."""
-
-
-def _on_device(model: Any, device: torch.device) -> Any:
-    """``model`` (a torch module or a FittingPrior) on ``device``: itself on the CPU, else a cached copy,
-    so the caller's model stays where it was (later CPU stages keep using it)."""
-    if device.type == "cpu":
-        return model
-    copies = _ON_DEVICE.setdefault(getattr(model, "prior", model), {})  # a FittingPrior is keyed by its Prior
-    if device not in copies:
-        copies[device] = model.to(device) if not isinstance(model, torch.nn.Module) else copy.deepcopy(model).to(device)
-    return copies[device]
-
-
 def fit_device(ctx: FitContext) -> torch.device:
-    """The device a context's optimisation runs on; the PHOSA terms are CPU code, so a PHOSA fit
-    asked to run elsewhere is refused rather than moved back to the CPU unsaid."""
-    device = resolve_device(ctx.device)
-    if device.type != "cpu" and ctx.extra_terms is not None:
-        raise DeviceError(f"preset {ctx.config.name!r}: its PHOSA terms run on the CPU only; use --device cpu")
-    return device
+    """The device a context's optimisation (and its extra terms) runs on."""
+    return resolve_device(ctx.device)
 
 
 def fit_samples(ctx: FitContext, samples: Sequence[Sample], step: Callable[[int, int], None] | None = None
@@ -179,8 +158,9 @@ def fit_samples(ctx: FitContext, samples: Sequence[Sample], step: Callable[[int,
     """Initialise and optimise one batch of samples; returns its result columns and the init.
 
     The initialisation (PnP, SMPLify, contact sets) reads files and runs on the CPU; the batch,
-    the state, the body model and the prior then go to the context's device for the optimisation,
-    and the results come back once at the end.
+    the state, the body model, the prior and the extra terms (PHOSA, which casts its rays on the
+    CPU) then go to the context's device for the optimisation, and the results come back once at
+    the end.
     """
     device = fit_device(ctx)
     init = init_batch(samples, ctx.template, ctx.body)
@@ -188,10 +168,10 @@ def fit_samples(ctx: FitContext, samples: Sequence[Sample], step: Callable[[int,
     cameras = _initial_cameras(ctx, samples, batch)
     batch = FitBatch(**{f.name: getattr(batch, f.name).to(device) for f in dataclass_fields(batch)})
     state = FitState(batch, cameras.to(device))
-    prior = _on_device(ctx.prior, device) if ctx.prior is not None and ctx.config.weights.prior > 0 else None
+    prior = model_on_device(ctx.prior, device) if ctx.prior is not None and ctx.config.weights.prior > 0 else None
     log_prob = prior.log_prob_fn(samples) if prior is not None else None
     extra = ctx.extra_terms(ctx, samples, init, batch) if ctx.extra_terms is not None else None
-    body = _on_device(ctx.body, device)
+    body = model_on_device(ctx.body, device)
     terms = optimise(state, batch, body, ctx.template, ctx.config, log_prob, step, extra)
     return _columns(ctx, samples, state, terms, body), init
 
