@@ -3,14 +3,16 @@
 These are deselected from the CPU suite by selection (``-m 'not gpu'`` in the pytest options), never
 skipped: on a machine without CUDA, ``make test-gpu`` fails loudly at the first test.
 Tolerances: flow densities 1e-3 nats (float32, different kernels), gradients 1e-3 relative,
-a short training run's validation NLL 0.5 nats, fitted object translations 2 cm mean (also for the
-``phosa`` preset), PHOSA terms 1e-4 relative (and no host synchronisation between two ray casts), exact
-grouping the same neighbours except ties with distances 1e-4 relative, NN-descent recall@16 >= 0.95.
+a short training run's validation NLL 0.5 nats, fitted object translations 2 cm mean (CUDA against
+the CPU, also for the ``phosa`` preset, and a compiled fit against an eager one), PHOSA terms 1e-4
+relative, exact grouping the same neighbours except ties with distances 1e-4 relative, NN-descent
+recall@16 >= 0.95; no fitting step may wait for the GPU (between two PHOSA ray casts).
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
+import json
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.optimize import get_preset
 from hoirecon.fitting.phosa import attach_phosa
-from hoirecon.fitting.pipeline import build_batch, fit_dataset
+from hoirecon.fitting.pipeline import DEVICE_BATCH_SIZES, build_batch, fit_dataset, fit_samples, load_context
 from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.objects import get_category_template
 from hoirecon.prior.encoders import EncoderConfig
@@ -119,6 +121,47 @@ def test_fit_on_cuda_matches_the_cpu(cuda: torch.device, tmp_path: Path) -> None
     gap = np.linalg.norm(gpu["object_translation"] - cpu["object_translation"], axis=1)
     assert gap.mean() < 0.02, gap
     assert np.isfinite(gpu["joints_3d"]).all()
+
+
+@pytest.fixture(scope="module")
+def bats(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = SynthConfig(categories=("baseball_bat",), train=8, test=12, seed=3, image_size=128)
+    return generate(tmp_path_factory.mktemp("bats") / "ds", config)
+
+
+def test_fit_steps_never_wait_for_the_gpu(cuda: torch.device, bats: Path, tmp_path: Path) -> None:
+    """CUDA's own check of what tests/fitting/test_host_syncs.py spies on the CPU: with the sync debug
+    mode at 'error', any step that waits for the GPU (a read back, a copy from pageable memory) raises."""
+    keypoints = get_category_template("baseball_bat").num_keypoints
+    Prior(FlowConfig(depth=2, width=32), EncoderConfig(features=8, width=8),
+          KeypointLayout.for_object(keypoints)).save(tmp_path / "prior.pt")
+    data = load_dataset(bats)
+    for preset in ("contact", "prior+contact"):
+        ctx = load_context(data, "baseball_bat", get_preset(preset, object_steps=3, joint_steps=3),
+                           tmp_path / "prior.pt", None)
+        ctx.device = "cuda"
+        steps: list[int] = []
+
+        def step(done: int, total: int) -> None:
+            steps.append(done)
+            torch.cuda.set_sync_debug_mode("error" if done < total else "default")
+
+        try:
+            cols, _ = fit_samples(ctx, list(data.samples("baseball_bat", "test")), step)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        assert steps == [1, 2, 3, 4, 5, 6] and np.isfinite(cols["object_translation"]).all()
+
+
+def test_the_device_batch_size_and_the_compiled_fit_on_cuda(cuda: torch.device, bats: Path, tmp_path: Path) -> None:
+    preset = get_preset("contact", object_steps=30, joint_steps=20)
+    eager = fit_dataset(bats, "baseball_bat", "test", preset, tmp_path / "eager", device="cuda").results.columns
+    entry = json.loads((tmp_path / "eager" / "fit.json").read_text())["categories"]["baseball_bat"]
+    assert entry["config"]["batch_size"] == DEVICE_BATCH_SIZES["cuda"]
+    fast = fit_dataset(bats, "baseball_bat", "test", replace(preset, compile=True), tmp_path / "fast",
+                       device="cuda").results.columns
+    gap = np.linalg.norm(fast["object_translation"] - eager["object_translation"], axis=1)
+    assert gap.mean() < 0.02, gap
 
 
 def test_chunked_grouping_on_cuda_matches_the_cpu(cuda: torch.device, data, tmp_path: Path) -> None:

@@ -191,3 +191,20 @@ def test_train_and_group_pass_their_configs(monkeypatch: pytest.MonkeyPatch, tmp
     base = TrainConfig()
     assert seen["train"] == replace(base, flow=replace(base.flow, depth=2), encoder=replace(base.encoder, name="none"),
                                     grouping=replace(base.grouping, k=3))
+
+
+def test_fit_leaves_the_batch_size_to_the_device_and_compiles_on_request(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path) -> None:
+    seen = []
+
+    def fake_fit_dataset(data, category, split, config, *args, **kwargs):  # noqa: ANN001, ANN202
+        seen.append(config)
+        return SimpleNamespace(results=SimpleNamespace(image_ids=[]), skipped=[], provenance=[])
+
+    monkeypatch.setattr(fit_cmd, "fit_dataset", fake_fit_dataset)
+    base = ["fit", "--data", str(tmp_path), "--category", "basketball", "--out", str(tmp_path), "--preset", "contact"]
+    for extra in ([], ["--compile", "--batch-size", "none"], ["--batch-size", "0"]):
+        result = runner.invoke(app, base + extra)
+        assert result.exit_code == (2 if "0" in extra else 0), result.output
+    assert seen == [get_preset("contact"), get_preset("contact", compile=True)]
+    assert seen[0].batch_size is None

@@ -108,3 +108,25 @@ def test_coupling_with_a_general_mask() -> None:
     torch.testing.assert_close(y[:, mask], x[:, mask])
     jacobian = torch.autograd.functional.jacobian(lambda v: step(c[0])(v), x[0])
     torch.testing.assert_close(log_det[0], torch.linalg.slogdet(jacobian)[1], atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("stored", ["alternating", "suffix"])
+def test_a_coupling_follows_the_mask_of_the_file_it_loads(stored: str) -> None:
+    """The split is read from the mask once, when made and again when a state dict is loaded (an older
+    file may hold another mask than the constructor's): the loaded mask is the one that stays fixed."""
+    from hoirecon.prior.transforms import Coupling, coupling_mask
+
+    mask = torch.arange(FEATURES) % 2 == 0 if stored == "alternating" else coupling_mask(FEATURES, 1)
+    source = Coupling(FEATURES, CONDITION, mask, 8, 2, "affine").double()
+    with torch.no_grad():
+        for parameter in source.parameters():
+            parameter.add_(0.3 * torch.randn_like(parameter))
+    target = Coupling(FEATURES, CONDITION, coupling_mask(FEATURES, 0), 8, 2, "affine").double()
+    target.load_state_dict(source.state_dict())
+    x = torch.randn(4, FEATURES, dtype=torch.float64)
+    c = torch.randn(4, CONDITION, dtype=torch.float64)
+    y, log_det = target(c).call_and_ladj(x)
+    torch.testing.assert_close(y[:, mask], x[:, mask], atol=0, rtol=0)
+    expected_y, expected_log_det = source(c).call_and_ladj(x)
+    torch.testing.assert_close(y, expected_y, atol=1e-12, rtol=0)
+    torch.testing.assert_close(log_det, expected_log_det, atol=1e-12, rtol=0)

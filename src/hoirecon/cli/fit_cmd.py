@@ -44,7 +44,7 @@ FIT_RANGES = {"object_steps": AT_LEAST_0, "joint_steps": AT_LEAST_0, "lr": POSIT
 """The range of every FitConfig and LossWeights option (``reconstruct`` uses them too)."""
 FIT_OPTIONS = ConfigOptions(
     get_preset(DEFAULT_PRESET),
-    ("object_steps", "joint_steps", "lr", "batch_size", "virtual_cameras", "contact_points",
+    ("object_steps", "joint_steps", "lr", "batch_size", "virtual_cameras", "contact_points", "compile",
      *(f"weights.{f.name}" for f in fields(LossWeights))),
     prefixes={"weights": "weight"}, variants=PRESETS, variants_title="--preset", ranges=FIT_RANGES,
 )

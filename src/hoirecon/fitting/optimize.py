@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -66,10 +65,15 @@ class FitConfig:
     """Adam learning rate (the reference uses 0.05 with 4000 + 1000 steps)."""
     virtual_cameras: int = 8
     """Number M of virtual cameras for the prior term."""
-    batch_size: int = 64
-    """Images optimised together."""
+    batch_size: int | None = None
+    """Images optimised together (none: chosen for the device, 64 on the CPU and 256 on a GPU; see
+    docs/device.md)."""
     contact_points: int = 128
     """At most this many contact candidates per image on each side (evenly subsampled)."""
+    compile: bool = False
+    """Compile each step's loss and its gradient with torch.compile (on the CPU it needs a C++ compiler).
+    Off by default: on 2 CPU cores the steps run 2.5x faster at the same error, but only after about 100 s
+    of compilation, so it pays for splits of a few thousand images (bench/README.md)."""
 
 
 PRESETS: dict[str, FitConfig] = {
@@ -96,30 +100,49 @@ def get_preset(name: str, **overrides: object) -> FitConfig:
     return replace(PRESETS[name], **overrides) if overrides else PRESETS[name]
 
 
-@functools.lru_cache(maxsize=8)
-def _coco_joints(device: torch.device) -> Tensor:
-    """The joints standing in for COCO keypoints, as an index on ``device`` (made once: indexing with a
-    Python list would copy it to the device, and wait for it, at every step)."""
-    return torch.tensor(COCO_FROM_JOINTS, device=device)
+@dataclass
+class FitConstants:
+    """What every step of a fit reads and none changes, on the fit's device. Made once per fit: a
+    tensor made from Python data inside a step (an index list included) would be copied to the
+    device, and waited for, at every step."""
+
+    keypoints: Tensor
+    """(k, 3) the template's keypoints."""
+    contact_points: Tensor
+    """(B, No, 3) the template's contact-candidate vertices of each image."""
+    face_ids: Tensor
+    """(5,) the body's COCO face landmark vertices."""
+    coco_joints: Tensor
+    """(12,) the joints standing in for the other COCO keypoints."""
+    permutations: Tensor
+    """(S', k) the template's distinct keypoint permutations."""
 
 
-def evaluate(state: FitState, batch: FitBatch, model: BodyModel, keypoints: Tensor, contact_points: Tensor,
-             face_ids: Tensor) -> Evaluated:
+def fit_constants(batch: FitBatch, model: BodyModel, template: ObjectTemplate, dtype: torch.dtype,
+                  device: torch.device) -> FitConstants:
+    """The constants of a fit of ``batch`` (see :class:`FitConstants`)."""
+    vertices = torch.tensor(np.asarray(template.vertices), dtype=dtype, device=device)
+    return FitConstants(
+        keypoints=torch.tensor(np.asarray(template.keypoints), dtype=dtype, device=device),
+        contact_points=vertices[batch.contact_object_ids],
+        face_ids=torch.as_tensor(body_landmarks(model).face_vertices, dtype=torch.long, device=device),
+        coco_joints=torch.tensor(COCO_FROM_JOINTS, device=device),
+        permutations=_distinct_permutations(template).to(device))
+
+
+def evaluate(state: FitState, batch: FitBatch, model: BodyModel, constants: FitConstants) -> Evaluated:
     """Pose body and object of the current state (human frame) for the losses.
 
-    ``keypoints`` (k, 3) are the template's keypoints, ``contact_points`` (B, No, 3) its
-    contact-candidate vertices and ``face_ids`` (5,) the body's COCO face landmark vertices; all
-    are fixed during a fit, so the caller converts them once. The face vertices are skinned
-    together with the contact candidates, in one call.
+    The face vertices are skinned together with the contact candidates, in one call.
     """
-    contact = batch.contact_body_ids
+    contact, face_ids = batch.contact_body_ids, constants.face_ids
     ids = torch.cat([face_ids.expand(batch.size, -1), contact], dim=1)
     posed = pose_body(model, state.betas, state.body_pose, ids)
     face, body_vertices = posed.vertices[:, :len(face_ids)], posed.vertices[:, len(face_ids):]
-    coco = torch.cat([face, posed.joints[:, _coco_joints(face_ids.device)]], dim=1)
+    coco = torch.cat([face, posed.joints[:, constants.coco_joints]], dim=1)
     rot, scale, trans = state.obj_rotation(), state.obj_scale(), state.obj_translation
-    obj_kp = scale[:, None, None] * keypoints @ rot.transpose(1, 2) + trans[:, None]
-    obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, contact_points) + trans[:, None]
+    obj_kp = scale[:, None, None] * constants.keypoints @ rot.transpose(1, 2) + trans[:, None]
+    obj_verts = scale[:, None, None] * torch.einsum("bij,bpj->bpi", rot, constants.contact_points) + trans[:, None]
     return Evaluated(posed.joints[:, :22], coco, obj_kp, body_vertices if contact.shape[1] else None, obj_verts,
                      _camera_map(state))
 
@@ -167,11 +190,46 @@ def _distinct_permutations(template: ObjectTemplate) -> Tensor:
     return torch.tensor(np.array(template.keypoint_permutations, dtype=np.int64)).unique(dim=0)
 
 
+class CompileError(ValueError):
+    """``compile`` was asked for but torch.compile cannot run here (no C++ compiler, an unsupported Python)."""
+
+
+def compiled(loss: Callable[[], Tensor]) -> Callable[[], Tensor]:
+    """``loss`` compiled with torch.compile; a failure to compile (seen at the first call) raises
+    :class:`CompileError` naming the option, instead of a compiler traceback."""
+    import torch._dynamo  # loaded only when asked for: importing it takes seconds
+
+    if not torch._dynamo.is_dynamo_supported():
+        raise CompileError(f"compile: torch.compile does not support this Python (torch {torch.__version__}); "
+                           "fit without --compile")
+    fast = torch.compile(loss)
+
+    def call() -> Tensor:
+        try:
+            return fast()
+        except torch._dynamo.exc.TorchDynamoException as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CompileError(f"compile: torch.compile failed ({reason}); on the CPU it needs a C++ compiler "
+                               "(g++, or $CXX); fit without --compile") from err
+
+    return call
+
+
+def _adam(params: list, lr: float) -> torch.optim.Adam:
+    """Adam for the fit's parameters: on a GPU the fused kernel (one launch per step, its step counts
+    on the device: nothing waits for the host); on the CPU the multi-tensor update, as before."""
+    if params[0].device.type == "cuda":
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    return torch.optim.Adam(params, lr=lr, foreach=True)  # one multi-tensor update per step, not one per parameter
+
+
 def _phase(state: FitState, params: list, steps: int, lr: float, closure: Callable[[], Tensor],
            callback: StepCallback | None, offset: int, total: int) -> None:
+    """``steps`` Adam steps on ``params``. Nothing here reads a device value back (no ``.item()``, no
+    branch on a tensor): the host queues the steps and never waits (``tests/fitting/test_host_syncs.py``)."""
     if steps <= 0:
         return
-    opt = torch.optim.Adam(params, lr=lr, foreach=True)  # one multi-tensor update per step, not one per parameter
+    opt = _adam(params, lr)
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
         closure().backward()
@@ -184,21 +242,19 @@ def optimise(state: FitState, batch: FitBatch, model: BodyModel, template: Objec
              log_prob: LogProb | None = None, callback: StepCallback | None = None,
              extra_terms: Callable[[FitState, Evaluated], dict[str, Tensor]] | None = None) -> dict[str, Tensor]:
     """Run both phases in place on ``state``; returns the final per-image loss terms (B,) by name."""
-    dtype, device = state.obj_translation.dtype, state.obj_translation.device
-    perms = _distinct_permutations(template).to(device)
-    keypoints = torch.tensor(np.asarray(template.keypoints), dtype=dtype, device=device)
-    contact_points = torch.tensor(np.asarray(template.vertices), dtype=dtype, device=device)[batch.contact_object_ids]
-    face_ids = torch.as_tensor(body_landmarks(model).face_vertices, dtype=torch.long, device=device)
+    constants = fit_constants(batch, model, template, state.obj_translation.dtype, state.obj_translation.device)
 
     def terms() -> dict[str, Tensor]:
-        ev = evaluate(state, batch, model, keypoints, contact_points, face_ids)
-        out = loss_terms(state, batch, ev, config.weights, perms, log_prob)
+        ev = evaluate(state, batch, model, constants)
+        out = loss_terms(state, batch, ev, config.weights, constants.permutations, log_prob)
         if extra_terms is not None:
             out.update(extra_terms(state, ev))
         return out
 
-    def closure() -> Tensor:
+    def total_loss() -> Tensor:
         return sum(t.sum() for t in terms().values())
+
+    closure = compiled(total_loss) if config.compile else total_loss
 
     total = config.object_steps + config.joint_steps
     threads = torch.get_num_threads()

@@ -148,6 +148,26 @@ def _columns(ctx: FitContext, samples: Sequence[Sample], state: FitState, terms:
     return {k: (v.detach().double().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in cols.items()}
 
 
+DEVICE_BATCH_SIZES = {"cpu": 64, "cuda": 256}
+"""Images per batch when the configuration leaves it to the device (``batch_size`` None).
+
+CPU: 64, the size every CPU figure of bench/README.md was taken at, kept so that CPU fits stay
+what they were. GPU: 256. A step is a fixed sequence of a few hundred small kernels that leave a
+GPU mostly idle at 64 images, so its time should hardly grow with the batch and the images per
+second should grow almost in proportion (a design estimate: no GPU figure has been taken yet).
+Memory is no limit there: autograd keeps about 0.7 MB per image in a step (a prior of the paper's
+size, 8 virtual cameras, 128 contact points a side; measured on the CPU), under 200 MB at 256.
+A device of another kind gets the CPU's size."""
+
+
+def batch_size_for(config: FitConfig, device: torch.device) -> int:
+    """The batch size a fit on ``device`` uses: the configuration's when it sets one (``--batch-size``),
+    else the device's (:data:`DEVICE_BATCH_SIZES`)."""
+    if config.batch_size is not None:
+        return config.batch_size
+    return DEVICE_BATCH_SIZES.get(device.type, DEVICE_BATCH_SIZES["cpu"])
+
+
 def fit_device(ctx: FitContext) -> torch.device:
     """The device a context's optimisation (and its extra terms) runs on."""
     return resolve_device(ctx.device)
@@ -220,7 +240,7 @@ def plan_split(ctx: FitContext, samples: list[Sample], out: Path, key: str) -> S
     good, skipped = _usable(samples, ctx.template.num_keypoints)
     if not good:
         raise ValueError(f"no usable samples to fit in category {ctx.category!r} ({len(skipped)} skipped)")
-    size = ctx.config.batch_size
+    size = batch_size_for(ctx.config, fit_device(ctx))
     batches = [SplitBatch(start, good[start:start + size],
                           Path(out) / "fits" / ".parts" / f"{ctx.category}-{key}-{start:07d}.npz")
                for start in range(0, len(good), size)]
@@ -363,6 +383,7 @@ def fit_dataset(data_dir: str | Path, category: str, split: str, config: FitConf
     resolved = resolve_device(device)
     if limit is not None and limit < 1:
         raise ValueError(f"limit: expected a number of images >= 1, got {limit}")
+    config = replace(config, batch_size=batch_size_for(config, resolved))  # recorded and fingerprinted as used
     data = load_dataset(data_dir)
     data.category_info(category)
     if config.weights.prior > 0 and prior_path is None:

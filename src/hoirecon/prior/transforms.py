@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import torch
 from torch import BoolTensor, Tensor, nn
@@ -144,13 +145,16 @@ class SplitCouplingTransform(CouplingTransform):
     """zuko's coupling transform for a mask that keeps a prefix or a suffix of the features.
 
     The halves are slices and the result one concatenation, instead of the index copies and
-    scatter of the general mask; the maths is zuko's.
+    scatter of the general mask; the maths is zuko's. The split is given as plain numbers, found
+    once from the mask by :class:`Coupling`: zuko's constructor reads the mask's entries (a wait
+    for the device at every construction, i.e. at every fitting step on a GPU).
     """
 
-    def __init__(self, meta: Callable[[Tensor], Transform], mask: BoolTensor, **kwargs) -> None:
-        super().__init__(meta, mask, **kwargs)
-        self.kept_first = bool(mask[0])
-        self.boundary = int(mask.sum()) if self.kept_first else int((~mask).sum())
+    def __init__(self, meta: Callable[[Tensor], Transform], kept_first: bool, boundary: int, **kwargs) -> None:
+        Transform.__init__(self, **kwargs)
+        self.meta = meta
+        self.kept_first = kept_first
+        self.boundary = boundary
 
     def split(self, x: Tensor) -> tuple[Tensor, Tensor]:
         first, second = x[..., :self.boundary], x[..., self.boundary:]
@@ -159,6 +163,17 @@ class SplitCouplingTransform(CouplingTransform):
     def merge(self, x_a: Tensor, x_b: Tensor, shape: torch.Size) -> Tensor:
         x_a = x_a.expand(*x_b.shape[:-1], x_a.shape[-1])
         return torch.cat([x_a, x_b] if self.kept_first else [x_b, x_a], dim=-1)
+
+
+class IndexedCouplingTransform(CouplingTransform):
+    """zuko's coupling transform for any mask, with the index lists of its two halves ``(D_a,)``
+    and ``(D_b,)`` given (zuko finds them with ``nonzero`` at every construction, a device wait)."""
+
+    def __init__(self, meta: Callable[[Tensor], Transform], idx_a: Tensor, idx_b: Tensor, **kwargs) -> None:
+        Transform.__init__(self, **kwargs)
+        self.meta = meta
+        self.idx_a = idx_a
+        self.idx_b = idx_b
 
 
 def _random_lu(features: int, generator: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
@@ -205,10 +220,14 @@ class LULinear(LazyTransform):
         return PermutedLUTransform(self.factors(), self.order, torch.argsort(self.order))
 
 
-def _is_prefix_or_suffix(mask: BoolTensor) -> bool:
-    """Whether the True entries of ``mask (D,)`` form its beginning or its end."""
-    changes = int((mask[1:] != mask[:-1]).sum())
-    return changes == 1
+def split_point(mask: BoolTensor) -> tuple[bool, int] | None:
+    """``(kept_first, boundary)`` when the True entries of ``mask (D,)`` form its beginning
+    (``kept_first``) or its end, ``boundary`` being the size of the first part; None otherwise."""
+    flags = mask.tolist()
+    changes = sum(a != b for a, b in zip(flags, flags[1:]))
+    if changes != 1:
+        return None
+    return flags[0], flags.index(not flags[0])
 
 
 def coupling_mask(features: int, parity: int) -> BoolTensor:
@@ -235,6 +254,7 @@ class Coupling(LazyTransform):
         if hidden_layers < 1:
             raise ValueError(f"hidden_layers: expected >= 1, got {hidden_layers}")
         self.register_buffer("mask", mask)
+        self._layout_from_mask()
         self.kind = kind
         kept, changed = int(mask.sum()), int((~mask).sum())
         self.input = nn.Linear(kept, width)
@@ -258,12 +278,22 @@ class Coupling(LazyTransform):
         shift, scale = phi.unflatten(-1, (-1, 2)).unbind(-1)
         return DependentTransform(MonotonicAffineTransform(shift, scale), 1)
 
+    def _layout_from_mask(self) -> None:
+        """Read the mask's split once (host reads), so building the transform at every call does not."""
+        self.split_at = split_point(self.mask)
+        self.register_buffer("idx_a", self.mask.nonzero().squeeze(-1), persistent=False)
+        self.register_buffer("idx_b", (~self.mask).nonzero().squeeze(-1), persistent=False)
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._layout_from_mask()  # the file's mask may differ from the constructor's
+
     def forward(self, c: Tensor | None = None) -> Transform:
         context = self.context(c) if self.context is not None and c is not None else None
         meta = partial(self.network, context)
-        if _is_prefix_or_suffix(self.mask):
-            return SplitCouplingTransform(meta, self.mask)
-        return CouplingTransform(meta, self.mask)  # e.g. an alternating mask from an older file
+        if self.split_at is not None:
+            return SplitCouplingTransform(meta, *self.split_at)
+        return IndexedCouplingTransform(meta, self.idx_a, self.idx_b)  # e.g. an alternating mask from an older file
 
 
 def gaussian_log_prob(z: Tensor) -> Tensor:
