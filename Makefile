@@ -20,9 +20,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/hoirecon demo
 
-# Headless Chromium renders the demo report in the tests (Debian package, needs root or sudo-less apt).
+# Headless Chromium renders the demo report in the tests; g++ builds the compiled-fit test (Debian packages, root).
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq chromium g++ >/dev/null)
 
 # Lint first: ruff, then the layer contract (geometry/body/objects/render < data < prior < fitting < ...).
 lint: $(STAMP)

@@ -49,6 +49,7 @@ from hoirecon.prior.grouping.chunked import (
     open_x25d,
     scan_rows,
 )
+from hoirecon.prior.grouping.descent import descent_round, kernels, seed_lists
 from hoirecon.prior.grouping.knn import Grouping, GroupingConfig
 from hoirecon.prior.grouping.search import Exclusion, _nearest_centres, padded_topk
 
@@ -66,44 +67,6 @@ FLAT = "flat.npy"
 """Unit rays and centres, flattened, in the work folder."""
 
 
-def _kernels() -> object:
-    """The numba kernels module (the ``fast`` extra)."""
-    try:
-        from hoirecon.prior.grouping import _numba
-    except ImportError as error:
-        raise ImportError("out-of-core grouping needs numba (pip install 'hoirecon[fast]')") from error
-    return _numba
-
-
-def _exclusion_arrays(exclusion: Exclusion, n: int) -> tuple:
-    """``Exclusion`` as the arrays of the fused kernel: centres, squared duplicate distance, video,
-    frame (both empty for unrelated stills) and the frame gap."""
-    centres = (exclusion.centers.double().numpy() if exclusion.centers is not None
-               else np.full((n, 3), np.nan))
-    if exclusion.video is None or exclusion.frame is None:
-        video = frame = np.zeros(0, dtype=np.int64)
-    else:
-        video, frame = exclusion.video.long().numpy(), exclusion.frame.long().numpy()
-    return centres, float(exclusion.duplicate_distance) ** 2, video, frame, int(exclusion.min_frame_gap)
-
-
-def _update(flat: np.ndarray, idx: Tensor, dist: Tensor, graph: Tensor, graph_new: Tensor, extra: Callable,
-            exclusion: Exclusion, block: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Every row's list updated from its graph candidates and ``extra(rows) (Q, E)``, ``block`` rows
-    at a time, by the fused kernel -> new (idx, dist, fresh)."""
-    from hoirecon.prior.grouping.distances import PARALLEL_EPS
-
-    kernels = _kernels()
-    n = len(flat)
-    arrays = _exclusion_arrays(exclusion, n)
-    new_idx, new_dist, new_fresh = torch.empty_like(idx), torch.empty_like(dist), torch.empty_like(idx, dtype=torch.bool)
-    for start, stop in block_ranges(n, block):
-        kernels.descent_rows(flat, start, idx.numpy(), dist.numpy(), graph.numpy(), graph_new.numpy(),
-                             np.ascontiguousarray(extra(torch.arange(start, stop)).numpy()), *arrays,
-                             PARALLEL_EPS**2, new_idx.numpy(), new_dist.numpy(), new_fresh.numpy())
-    return new_idx, new_dist, new_fresh
-
-
 def write_flat(rows: np.ndarray, path: Path, block: int) -> np.ndarray:
     """Write unit rays + centre of ``rows (N, K + 1, 3)`` flattened to ``path`` (``.npy``, float32),
     ``block`` rows at a time, atomically; return it opened as a read-only memory map ``(N, 3 (K + 1))``."""
@@ -119,33 +82,6 @@ def write_flat(rows: np.ndarray, path: Path, block: int) -> np.ndarray:
     return np.load(path, mmap_mode="r")
 
 
-def _seed(flat: np.ndarray, k: int, seeds: int, exclusion: Exclusion, generator: torch.Generator,
-          block: int) -> tuple[Tensor, Tensor]:
-    """The best ``k`` of ``seeds`` random images per image, a block of rows at a time."""
-    n = len(flat)
-    idx, dist = torch.full((n, k), -1, dtype=torch.long), torch.full((n, k), float("inf"))
-    none = torch.empty((n, 0), dtype=torch.long)
-    idx, dist, _ = _update(flat, idx, dist, none, none.bool(), lambda rows: torch.randint(
-        0, n, (len(rows), seeds), generator=generator), exclusion, block)
-    return idx, dist
-
-
-def _round(flat: np.ndarray, idx: Tensor, dist: Tensor, fresh: Tensor, near: Tensor | None, extra: int,
-           exclusion: Exclusion, generator: torch.Generator, block: int) -> tuple[Tensor, Tensor, Tensor]:
-    """One NN-descent round over all rows, ``block`` rows at a time -> new (idx, dist, fresh)."""
-    n, k = idx.shape
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    rev, rev_new = _kernels().reverse_sample(idx.numpy(), fresh.numpy(), k, seed)
-    graph = torch.cat([idx, torch.from_numpy(rev)], 1)
-    graph_new = torch.cat([fresh, torch.from_numpy(rev_new)], 1)
-
-    def more(rows: Tensor) -> Tensor:
-        random = torch.randint(0, n, (len(rows), extra), generator=generator)
-        return torch.cat([random, near[rows]], 1) if near is not None else random
-
-    return _update(flat, idx, dist, graph, graph_new, more, exclusion, block)
-
-
 def _finish(rows: np.ndarray, start: int, idx: Tensor, config: GroupingConfig) -> Part:
     """:func:`~hoirecon.prior.grouping.chunked.finish_block` of rows ``[start, start + len(idx))``: the
     same float64 formula and cut, by the numba kernel where the rows allow it (float32/64, C order)."""
@@ -153,7 +89,7 @@ def _finish(rows: np.ndarray, start: int, idx: Tensor, config: GroupingConfig) -
 
     if rows.dtype not in (np.float32, np.float64) or not rows.flags.c_contiguous:
         return finish_block(rows, start, idx, config)
-    exact = _kernels().exact_neighbour_distances(rows, start, idx.numpy(), PARALLEL_EPS)
+    exact = kernels().exact_neighbour_distances(rows, start, idx.numpy(), PARALLEL_EPS)
     dist = torch.from_numpy(exact).float()
     far = (idx >= 0) & (dist > (float("inf") if config.max_distance is None else config.max_distance))
     chosen, best = padded_topk(dist.masked_fill(far, float("inf")), idx, config.k)
@@ -194,7 +130,7 @@ def nndescent_outofcore(flat: np.ndarray, centres: Tensor, k: int, work: Path, e
     generator = torch.Generator().manual_seed(seed)
     state = _load_state(work, n, k)
     if state is None:
-        idx, dist = _seed(flat, k, 8 * k, exclusion, generator, block)
+        idx, dist = seed_lists(flat, k, 8 * k, exclusion, generator, block)
         fresh, rounds, use_near, done = idx >= 0, 0, False, False
         _save_state(work, idx, dist, fresh, rounds, use_near, done, generator)
     else:
@@ -205,7 +141,7 @@ def nndescent_outofcore(flat: np.ndarray, centres: Tensor, k: int, work: Path, e
         log.info("resuming the out-of-core search after round %d", rounds)
     near = _nearest_centres(centres[:, None], NEAR_CENTRES * k) if use_near else None
     while not done and rounds < iterations:
-        idx, dist, fresh = _round(flat, idx, dist, fresh, near, k // 2, exclusion, generator, block)
+        idx, dist, fresh = descent_round(flat, idx, dist, fresh, near, k // 2, exclusion, generator, block)
         rounds += 1
         changed = int(fresh.sum())
         log.info("out-of-core nn-descent round %d: %d neighbours changed", rounds, changed)
