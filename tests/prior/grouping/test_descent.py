@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hoirecon.prior.grouping import descent, search
-from hoirecon.prior.grouping.knn import recall_at_k
+from hoirecon.prior.grouping import descent
+from hoirecon.prior.grouping.knn import GroupingConfig, group_images, recall_at_k
 from hoirecon.prior.grouping.search import Exclusion, exact_knn, nndescent_knn, unit_flat
 from hoirecon.prior.synthetic import synthetic_interactions
 
@@ -33,13 +33,16 @@ def test_fused_search_respects_adjacent_frames(data: torch.Tensor) -> None:
     assert not close.any()
 
 
-def test_cpu_search_uses_the_fused_rounds_and_keeps_a_torch_path(data: torch.Tensor,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cpu_grouping_uses_the_fused_rounds_and_keeps_a_torch_path(data: torch.Tensor,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     fused = descent.nndescent_fused
     monkeypatch.setattr(descent, "nndescent_fused", lambda *a, **kw: calls.append(1) or fused(*a, **kw))
-    found, _ = nndescent_knn(data, 16, seed=0)
+    config = GroupingConfig(k=16, method="nndescent", max_distance=None)
+    found = group_images(data, config, device="cpu")
     assert calls == [1]
-    monkeypatch.setattr(search, "_fused_available", lambda: False)
-    plain, _ = nndescent_knn(data, 16, seed=0)
-    assert calls == [1] and recall_at_k(plain, found) >= 0.95
+    monkeypatch.setattr(descent, "available", lambda: False)
+    plain = group_images(data, config, device="cpu")
+    assert calls == [1] and recall_at_k(plain.neighbours, found.neighbours) >= 0.95
+    direct, _ = nndescent_knn(data, 16, Exclusion(data[:, -1].float()))
+    assert recall_at_k(direct, plain.neighbours) == 1.0

@@ -16,6 +16,7 @@ import torch
 import hoirecon.prior.grouping.knn as knn
 import hoirecon.prior.grouping.search as search
 from hoirecon.device import DeviceError
+from hoirecon.prior.grouping import descent
 from hoirecon.prior.grouping.knn import GroupingConfig, group_images, recall_at_k
 from hoirecon.prior.grouping.search import (
     BASE_TILE,
@@ -108,7 +109,7 @@ def test_accelerator_path_nndescent_agrees_with_the_cpu_path(name: str, data, id
     with path(accelerated=True):
         accelerated = group_images(data.x25d, CONFIGS[name], *ids, device=CPU)
     fused = group_images(data.x25d, CONFIGS[name], *ids, device=CPU)
-    monkeypatch.setattr(search, "_fused_available", lambda: False)
+    monkeypatch.setattr(descent, "available", lambda: False)
     cpu = group_images(data.x25d, CONFIGS[name], *ids, device=CPU)
     # The torch rounds on the CPU: same random draws, distances equal to float32 rounding, (nearly)
     # the same graph; the fused CPU rounds draw differently and agree as two good searches do.

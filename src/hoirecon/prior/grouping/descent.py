@@ -18,9 +18,21 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hoirecon.prior.grouping.chunked import block_ranges
 from hoirecon.prior.grouping.distances import PARALLEL_EPS
 from hoirecon.prior.grouping.search import Exclusion, _nearest_centres
+
+
+def available() -> bool:
+    """Whether numba (the ``fast`` extra) is installed for the fused kernels."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _blocks(n: int, block: int) -> list[tuple[int, int]]:
+    return [(start, min(start + block, n)) for start in range(0, n, block)]
 
 
 def kernels() -> object:
@@ -54,7 +66,7 @@ def update_lists(flat: np.ndarray, idx: Tensor, dist: Tensor, graph: Tensor, gra
     n = len(flat)
     arrays = exclusion_arrays(exclusion, n)
     new_idx, new_dist, new_fresh = torch.empty_like(idx), torch.empty_like(dist), torch.empty_like(idx, dtype=torch.bool)
-    for start, stop in block_ranges(n, block):
+    for start, stop in _blocks(n, block):
         numba_kernels.descent_rows(flat, start, idx.numpy(), dist.numpy(), graph.numpy(), graph_new.numpy(),
                                    np.ascontiguousarray(extra(torch.arange(start, stop)).numpy()), *arrays,
                                    PARALLEL_EPS**2, new_idx.numpy(), new_dist.numpy(), new_fresh.numpy())

@@ -38,6 +38,7 @@ from torch import Tensor
 
 from hoirecon.device import DeviceLike, resolve_device
 from hoirecon.io.atomic import atomic_path
+from hoirecon.prior.grouping import descent
 from hoirecon.prior.grouping.distances import paired_ray_distance
 from hoirecon.prior.grouping.search import (
     Exclusion,
@@ -206,6 +207,8 @@ def _search(x: Tensor, k: int, config: GroupingConfig, exclusion: Exclusion, met
     """Run the search ``method`` on ``device``; returns indices and distances on the CPU."""
     if method == "exact":
         return exact_knn(x, k, exclusion, device=device)
+    if method == "nndescent" and not accelerated(device) and descent.available():
+        return descent.nndescent_fused(unit_flat(x)[1], k, exclusion, config.iterations, seed=config.seed)
     if method == "nndescent":
         return nndescent_knn(x, k, exclusion, config.iterations, seed=config.seed, device=device)
     return pynndescent_knn(x, k, exclusion, seed=config.seed)

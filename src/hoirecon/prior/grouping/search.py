@@ -242,15 +242,6 @@ def distance_kernel(x: Tensor, flat: np.ndarray, device: torch.device) -> Distan
     return kernel
 
 
-def _fused_available() -> bool:
-    """Whether numba (the ``fast`` extra) is installed for the fused CPU kernels."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _dedupe(cand: Tensor) -> Tensor:
     """Sort each row of ``cand (Q, C)`` and replace repeated indices by ``-1``."""
     cand, _ = cand.sort(dim=1)
@@ -347,15 +338,10 @@ def nndescent_knn(x25d: Tensor, k: int, exclusion: Exclusion | None = None,
     neighbours of neighbours rarely reach. Deterministic for a given ``seed``. Recall@k against
     :func:`exact_knn` is measured in ``bench/bench_grouping.py`` and tested in ``tests/prior``.
     ``device`` (default: the CPU) holds the graph and scores the candidates (see the module
-    docstring); the result comes back to the CPU. On the CPU with numba, the rounds are the fused
-    kernels of :mod:`hoirecon.prior.grouping.descent` (``chunk`` rows at a time).
+    docstring); the result comes back to the CPU. :func:`~hoirecon.prior.grouping.knn.group_images`
+    runs the fused rounds of :mod:`hoirecon.prior.grouping.descent` instead on the CPU with numba.
     """
     device = device or torch.device("cpu")
-    if not accelerated(device) and _fused_available():
-        from hoirecon.prior.grouping.descent import nndescent_fused
-
-        return nndescent_fused(unit_flat(x25d)[1], k, exclusion or Exclusion(), iterations, delta, seed, seeds,
-                               extra, block=chunk)
     exclusion = exclusion_on(exclusion or Exclusion(), device)
     generator = torch.Generator().manual_seed(seed)
     x, flat = unit_flat(x25d)
