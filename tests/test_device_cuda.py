@@ -27,7 +27,8 @@ from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.optimize import FitConfig, get_preset
 from hoirecon.fitting.phosa import attach_phosa
-from hoirecon.fitting.pipeline import DEVICE_BATCH_SIZES, build_batch, fit_dataset, fit_samples, load_context
+from hoirecon.fitting.pipeline import DEVICE_BATCH_SIZES, fit_dataset, fit_samples, load_context
+from hoirecon.fitting.prepare import build_batch
 from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.objects import get_category_template
 from hoirecon.prior.encoders import EncoderConfig

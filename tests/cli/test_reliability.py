@@ -127,8 +127,8 @@ def test_a_nan_correspondence_is_a_named_skipped_image_and_costs_coverage(world,
 def test_a_diverged_fit_is_skipped_never_written(world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     real = pipeline.fit_samples
 
-    def diverging(ctx, samples, step=None):  # noqa: ANN001, ANN202
-        cols, init = real(ctx, samples, step)
+    def diverging(ctx, samples, step=None, prepared=None):  # noqa: ANN001, ANN202
+        cols, init = real(ctx, samples, step, prepared)
         cols["object_translation"][0] = np.nan
         return cols, init
 

@@ -26,7 +26,8 @@ from hoirecon.fitting.optimize import (
     loss_terms,
     optimise,
 )
-from hoirecon.fitting.pipeline import build_batch, load_context
+from hoirecon.fitting.pipeline import load_context
+from hoirecon.fitting.prepare import build_batch
 from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.objects import ObjectTemplate, get_category_template
 

@@ -38,9 +38,10 @@ from hoirecon.fitting.phosa_depth import (
     reduce_masks,
     stack_pixels,
 )
-from hoirecon.fitting.pipeline import build_batch, fit_dataset
+from hoirecon.fitting.pipeline import fit_dataset
 from hoirecon.fitting.pnp import init_object_pnp
 from hoirecon.fitting.posing import pose_body
+from hoirecon.fitting.prepare import build_batch
 from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.io.fits import load_fits
 from hoirecon.objects import get_category_template

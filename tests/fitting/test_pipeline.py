@@ -1,4 +1,5 @@
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,10 +12,12 @@ from hoirecon.data import load_dataset
 from hoirecon.data.synthetic.estimators import EstimatorNoise
 from hoirecon.data.synthetic.generator import SynthConfig, generate
 from hoirecon.fitting import pipeline
+from hoirecon.fitting import prepare as prepare_module
 from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.init import init_batch
 from hoirecon.fitting.optimize import get_preset, optimise
-from hoirecon.fitting.pipeline import build_batch, fit_dataset
+from hoirecon.fitting.pipeline import fit_dataset, fit_split, load_context
+from hoirecon.fitting.prepare import build_batch
 from hoirecon.fitting.state import FitState
 from hoirecon.io.fits import load_fits
 from hoirecon.objects import get_category_template
@@ -88,3 +91,24 @@ def test_prior_preset_without_prior_falls_back_with_a_warning(tiny: Path, tmp_pa
     assert "no trained prior" in caplog.text and "'contact'" in caplog.text
     info = json.loads((tmp_path / "fit.json").read_text())
     assert info["preset"] == "contact" and info["config"]["weights"]["prior"] == 0.0
+
+
+def test_prefetching_the_next_batch_gives_the_sequential_result(tiny: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    data = load_dataset(tiny)
+    config = replace(get_preset("contact", object_steps=15, joint_steps=10), batch_size=2)
+    ctx = load_context(data, "baseball_bat", config, None, None)
+    samples = list(data.samples("baseball_bat", "test"))
+    threads: list[str] = []
+    prepare = prepare_module.prepare_samples
+
+    def spy(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return prepare(*args)
+
+    plain = fit_split(ctx, samples, tmp_path / "plain", "test", prefetch=False)
+    monkeypatch.setattr(prepare_module, "prepare_samples", spy)
+    ahead = fit_split(ctx, samples, tmp_path / "ahead", "test", prefetch=True)
+    assert len(threads) == 3 and all(name.startswith("hoirecon-prepare") for name in threads)
+    for name, column in plain.results.columns.items():
+        np.testing.assert_array_equal(ahead.results.columns[name], column, err_msg=name)

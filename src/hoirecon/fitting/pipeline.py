@@ -20,33 +20,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
 
 from hoirecon.body import BodyModel, load_body_model
 from hoirecon.data import Dataset, Sample, load_dataset
 from hoirecon.data.templates import dataset_template
 from hoirecon.device import DeviceLike, resolve_device
-from hoirecon.fitting.batching import check_sample, observation_tensors, padded_ids
+from hoirecon.fitting.batching import check_sample
 from hoirecon.fitting.context import FitContext
 from hoirecon.fitting.device_copies import model_on_device
-from hoirecon.fitting.init import InitBatch, init_batch
-from hoirecon.fitting.occlusion import (
-    ContactSets,
-    compute_occlusion_maps,
-    contacts,
-    image_occlusion,
-    posed_vertices,
-)
+from hoirecon.fitting.init import InitBatch
+from hoirecon.fitting.occlusion import compute_occlusion_maps
 from hoirecon.fitting.optimize import FitConfig, optimise
 from hoirecon.fitting.phosa import attach_phosa
 from hoirecon.fitting.posing import pose_body
+from hoirecon.fitting.prepare import Prefetcher, PreparedBatch, prepare_samples
 from hoirecon.fitting.record import check_output, fit_record, write_record
 from hoirecon.fitting.state import FitBatch, FitState
 from hoirecon.io.arrays import load_columns
 from hoirecon.io.atomic import atomic_save_npz
 from hoirecon.io.errors import FileFormatError
 from hoirecon.io.fits import FitResults, save_fits
-from hoirecon.io.masks import load_mask
 from hoirecon.io.occlusion_files import load_occlusion_maps
 from hoirecon.prior.fitting_prior import load_fitting_prior
 
@@ -66,66 +59,6 @@ class FitRun:
     """Per image, the fallbacks its initialisation needed."""
     provenance: list[str] = field(default_factory=list)
     """What the record says about the inputs: refusals overridden with ``force``, a prior of other data."""
-
-
-NO_CONTACTS = ContactSets(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
-"""The contact candidates of an image whose masks cannot be read: none."""
-
-
-def _contacts(ctx: FitContext, samples: Sequence[Sample], init: InitBatch) -> tuple[torch.Tensor, ...]:
-    """Per-image contact candidate ids and weights from the initial meshes and the masks."""
-    if ctx.occlusion is None or ctx.config.weights.contact <= 0:
-        empty = [np.zeros(0, np.int64)] * len(samples)
-        return (*padded_ids(empty), *padded_ids(empty))
-    body_cam, obj_cam = posed_vertices(init, ctx.body, ctx.template)
-    sets = []
-    for i, s in enumerate(samples):
-        try:
-            human = load_mask(s.human_mask_path, s.image_size, "human")
-            thing = load_mask(s.object_mask_path, s.image_size, "object")
-        except FileFormatError as err:  # this image goes without contact term, and says so
-            log.warning("%s: %s; no contact term for this image", s.image_id, err)
-            init.notes[i].append(f"no contact term: {err}")
-            sets.append(NO_CONTACTS)
-            continue
-        sets.append(contacts(ctx.occlusion, image_occlusion(s.image_id, body_cam[i], obj_cam[i], s.intrinsics,
-                                                            human, thing)))
-    cap = ctx.config.contact_points
-    human = [_subsample(c.human_ids, c.human_weight, cap) for c in sets]
-    obj = [_subsample(c.object_ids, c.object_weight, cap) for c in sets]
-    bh, wh = padded_ids([h[0] for h in human], [h[1] for h in human])
-    bo, wo = padded_ids([o[0] for o in obj], [o[1] for o in obj])
-    return bh, wh, bo, wo
-
-
-def _subsample(ids: np.ndarray, weight: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``cap`` of the candidates, spread evenly over the list (deterministic)."""
-    if len(ids) <= cap:
-        return ids, weight
-    keep = np.linspace(0, len(ids) - 1, cap).round().astype(int)
-    return ids[keep], weight[keep]
-
-
-def build_batch(ctx: FitContext, samples: Sequence[Sample], init: InitBatch) -> FitBatch:
-    """Stack observations, initial estimates and contact candidates of B samples."""
-    obs = observation_tensors(samples)
-    f32 = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
-    bh, wh, bo, wo = _contacts(ctx, samples, init)
-    return FitBatch(**obs, init_betas=f32(init.betas)[:, :10], init_body_pose=f32(init.body_pose),
-                    init_orient=f32(init.global_orient), init_pelvis=f32(init.pelvis_cam),
-                    init_obj_rotation=f32(init.object_rotation), init_obj_translation=f32(init.object_translation),
-                    contact_body_ids=bh, contact_body_weight=wh, contact_object_ids=bo, contact_object_weight=wo)
-
-
-def _initial_cameras(ctx: FitContext, samples: Sequence[Sample], batch: FitBatch) -> torch.Tensor:
-    """Virtual cameras (B, M, 3): sampled from the prior, else the image's own initial camera."""
-    m = ctx.config.virtual_cameras
-    if ctx.prior is not None and ctx.config.weights.prior > 0:
-        with torch.no_grad():
-            return ctx.prior.sample_cameras(samples, m).float()
-    rot = torch.as_tensor(Rotation.from_rotvec(batch.init_orient.double().numpy()).as_matrix(), dtype=torch.float32)
-    center = -(rot.transpose(1, 2) @ batch.init_pelvis[..., None])[..., 0]
-    return center[:, None].expand(-1, m, -1).clone()
 
 
 def _columns(ctx: FitContext, samples: Sequence[Sample], state: FitState, terms: dict,
@@ -173,20 +106,19 @@ def fit_device(ctx: FitContext) -> torch.device:
     return resolve_device(ctx.device)
 
 
-def fit_samples(ctx: FitContext, samples: Sequence[Sample], step: Callable[[int, int], None] | None = None
-                ) -> tuple[dict[str, np.ndarray], InitBatch]:
+def fit_samples(ctx: FitContext, samples: Sequence[Sample], step: Callable[[int, int], None] | None = None,
+                prepared: PreparedBatch | None = None) -> tuple[dict[str, np.ndarray], InitBatch]:
     """Initialise and optimise one batch of samples; returns its result columns and the init.
 
-    The initialisation (PnP, SMPLify, contact sets) reads files and runs on the CPU; the batch,
-    the state, the body model, the prior and the extra terms (PHOSA, which casts its rays on the
-    CPU) then go to the context's device for the optimisation, and the results come back once at
-    the end.
+    The initialisation (PnP, SMPLify, contact sets) reads files and runs on the CPU (``prepared``
+    when it was done beforehand, see :func:`prepare_samples`); the batch, the state, the body
+    model, the prior and the extra terms (PHOSA, which casts its rays on the CPU) then go to the
+    context's device for the optimisation, and the results come back once at the end.
     """
     device = fit_device(ctx)
-    init = init_batch(samples, ctx.template, ctx.body)
-    batch = build_batch(ctx, samples, init)
-    cameras = _initial_cameras(ctx, samples, batch)
-    batch = FitBatch(**{f.name: getattr(batch, f.name).to(device) for f in dataclass_fields(batch)})
+    prepared = prepared or prepare_samples(ctx, samples)
+    init, cameras = prepared.init, prepared.cameras
+    batch = FitBatch(**{f.name: getattr(prepared.batch, f.name).to(device) for f in dataclass_fields(prepared.batch)})
     state = FitState(batch, cameras.to(device))
     prior = model_on_device(ctx.prior, device) if ctx.prior is not None and ctx.config.weights.prior > 0 else None
     log_prob = prior.log_prob_fn(samples) if prior is not None else None
@@ -301,20 +233,33 @@ def merge_split(ctx: FitContext, out: Path, parts: list[dict[str, np.ndarray]], 
     return FitRun(results, skipped, notes)
 
 
-def fit_split(ctx: FitContext, samples: list[Sample], out: Path, key: str, progress: Progress | None = None) -> FitRun:
-    """Fit samples in batches with per-batch checkpoints under ``out``; returns all results."""
+def fit_split(ctx: FitContext, samples: list[Sample], out: Path, key: str, progress: Progress | None = None,
+              prefetch: bool | None = None) -> FitRun:
+    """Fit samples in batches with per-batch checkpoints under ``out``; returns all results.
+
+    ``prefetch`` (default: when the fit runs off the CPU) prepares the next batch during the
+    current batch's optimisation (:class:`Prefetcher`); on the CPU both compete for the same cores.
+    """
     plan = plan_split(ctx, samples, out, key)
+    finished = [read_part(batch) for batch in plan.batches]
+    todo = [i for i, cols in enumerate(finished) if cols is None]
+    prefetch = fit_device(ctx).type != "cpu" if prefetch is None else prefetch
+    ahead = Prefetcher(ctx, [batch.samples for batch in plan.batches], todo) if prefetch and len(todo) > 1 else None
     parts, notes, done = [], {}, 0
-    for batch in plan.batches:
-        cols = read_part(batch)
-        if cols is None:
-            cols, init = fit_samples(ctx, batch.samples)
-            notes.update(init_notes(init))
-            atomic_save_npz(batch.part, cols)
-        parts.append(cols)
-        done += len(batch.samples)
-        if progress is not None:
-            progress(done, plan.total)
+    try:
+        for index, batch in enumerate(plan.batches):
+            cols = finished[index]
+            if cols is None:
+                cols, init = fit_samples(ctx, batch.samples, prepared=ahead.take(index) if ahead else None)
+                notes.update(init_notes(init))
+                atomic_save_npz(batch.part, cols)
+            parts.append(cols)
+            done += len(batch.samples)
+            if progress is not None:
+                progress(done, plan.total)
+    finally:
+        if ahead is not None:
+            ahead.close()
     return merge_split(ctx, out, parts, plan.skipped, notes)
 
 
