@@ -8,6 +8,7 @@ import torch
 
 from hoirecon.prior.grouping import _numba as kernels
 from hoirecon.prior.grouping.chunked import finish_block
+from hoirecon.prior.grouping.descent import exclusion_arrays
 from hoirecon.prior.grouping.distances import PARALLEL_EPS, paired_ray_distance
 from hoirecon.prior.grouping.knn import GroupingConfig
 from hoirecon.prior.grouping.outofcore import _finish
@@ -22,17 +23,10 @@ def x25d() -> torch.Tensor:
     return synthetic_interactions(N, object_keypoints=2, n_clusters=10, jitter=0.03, pixel_noise=0.002, seed=3).x25d
 
 
-def _arrays(exclusion: Exclusion) -> tuple:
-    video = exclusion.video.numpy() if exclusion.video is not None else np.zeros(0, dtype=np.int64)
-    frame = exclusion.frame.numpy() if exclusion.frame is not None else np.zeros(0, dtype=np.int64)
-    return (exclusion.centers.double().numpy(), exclusion.duplicate_distance**2, video, frame,
-            exclusion.min_frame_gap)
-
-
 def _update(flat: np.ndarray, idx: np.ndarray, dist: np.ndarray, graph: np.ndarray, graph_new: np.ndarray,
             extra: np.ndarray, exclusion: Exclusion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     out = np.empty_like(idx), np.empty_like(dist), np.empty(idx.shape, dtype=bool)
-    kernels.descent_rows(flat, 0, idx, dist, graph, graph_new, extra, *_arrays(exclusion), PARALLEL_EPS**2, *out)
+    kernels.descent_rows(flat, 0, idx, dist, graph, graph_new, extra, *exclusion_arrays(exclusion, len(flat)), PARALLEL_EPS**2, *out)
     return out
 
 

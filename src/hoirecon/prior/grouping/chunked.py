@@ -50,7 +50,7 @@ from hoirecon.prior.grouping.knn import (
     exact_cut_distances,
     neighbour_weights,
 )
-from hoirecon.prior.grouping.search import BASE_TILE, QUERY_TILE, Exclusion, padded_topk
+from hoirecon.prior.grouping.search import BASE_TILE, QUERY_TILE, Exclusion, block_ranges, padded_topk
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,6 @@ MANIFEST = "manifest.json"
 PART_VERSION = 1
 """Bumped when the part files change meaning."""
 
-
-
-def block_ranges(n: int, size: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` row ranges of ``n`` rows cut every ``size`` rows (the last one shorter)."""
-    return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def _round_up(value: int, tile: int) -> int:

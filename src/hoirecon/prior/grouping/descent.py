@@ -13,13 +13,14 @@ numba is required (the ``fast`` extra).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from hoirecon.prior.grouping.distances import PARALLEL_EPS
-from hoirecon.prior.grouping.search import Exclusion, _nearest_centres
+from hoirecon.prior.grouping.search import Exclusion, _nearest_centres, block_ranges
 
 
 def available() -> bool:
@@ -29,10 +30,6 @@ def available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _blocks(n: int, block: int) -> list[tuple[int, int]]:
-    return [(start, min(start + block, n)) for start in range(0, n, block)]
 
 
 def kernels() -> object:
@@ -66,7 +63,7 @@ def update_lists(flat: np.ndarray, idx: Tensor, dist: Tensor, graph: Tensor, gra
     n = len(flat)
     arrays = exclusion_arrays(exclusion, n)
     new_idx, new_dist, new_fresh = torch.empty_like(idx), torch.empty_like(dist), torch.empty_like(idx, dtype=torch.bool)
-    for start, stop in _blocks(n, block):
+    for start, stop in block_ranges(n, block):
         numba_kernels.descent_rows(flat, start, idx.numpy(), dist.numpy(), graph.numpy(), graph_new.numpy(),
                                    np.ascontiguousarray(extra(torch.arange(start, stop)).numpy()), *arrays,
                                    PARALLEL_EPS**2, new_idx.numpy(), new_dist.numpy(), new_fresh.numpy())
@@ -74,7 +71,7 @@ def update_lists(flat: np.ndarray, idx: Tensor, dist: Tensor, graph: Tensor, gra
 
 
 def seed_lists(flat: np.ndarray, k: int, seeds: int, exclusion: Exclusion, generator: torch.Generator,
-          block: int) -> tuple[Tensor, Tensor]:
+               block: int) -> tuple[Tensor, Tensor]:
     """The best ``k`` of ``seeds`` random images per image, a block of rows at a time."""
     n = len(flat)
     idx, dist = torch.full((n, k), -1, dtype=torch.long), torch.full((n, k), float("inf"))
@@ -85,7 +82,7 @@ def seed_lists(flat: np.ndarray, k: int, seeds: int, exclusion: Exclusion, gener
 
 
 def descent_round(flat: np.ndarray, idx: Tensor, dist: Tensor, fresh: Tensor, near: Tensor | None, extra: int,
-           exclusion: Exclusion, generator: torch.Generator, block: int) -> tuple[Tensor, Tensor, Tensor]:
+                  exclusion: Exclusion, generator: torch.Generator, block: int) -> tuple[Tensor, Tensor, Tensor]:
     """One NN-descent round over all rows, ``block`` rows at a time -> new (idx, dist, fresh)."""
     n, k = idx.shape
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
@@ -100,6 +97,45 @@ def descent_round(flat: np.ndarray, idx: Tensor, dist: Tensor, fresh: Tensor, ne
     return update_lists(flat, idx, dist, graph, graph_new, more, exclusion, block)
 
 
+@dataclass
+class DescentState:
+    """The graph of a search between two rounds: enough to continue it."""
+
+    idx: Tensor
+    """``(N, k)`` neighbours, nearest first, ``-1`` padded."""
+    dist: Tensor
+    """``(N, k)`` float32 distances, ``inf`` padded."""
+    fresh: Tensor
+    """``(N, k)`` whether each entry is new since the last round."""
+    rounds: int = 0
+    near: bool = False
+    """Whether the nearest camera centres have joined the candidates (the first settling is past)."""
+    done: bool = False
+
+
+def run_rounds(flat: np.ndarray, state: DescentState, exclusion: Exclusion, generator: torch.Generator,
+               iterations: int, delta: float, extra: int, near_count: int, block: int,
+               after_round: Callable[[DescentState], None] | None = None) -> DescentState:
+    """Rounds on ``state`` (in place) until it settles twice (fewer than ``delta N k`` changes: the
+    first time the ``near_count`` nearest camera centres join the candidates) or ``iterations`` rounds
+    in all; ``after_round(state)`` after each."""
+    n, k = state.idx.shape
+    centres = torch.from_numpy(np.array(flat[:, -3:]))[:, None]
+    near = _nearest_centres(centres, near_count) if state.near else None
+    while not state.done and state.rounds < iterations:
+        state.idx, state.dist, state.fresh = descent_round(flat, state.idx, state.dist, state.fresh, near, extra,
+                                                           exclusion, generator, block)
+        state.rounds += 1
+        if int(state.fresh.sum()) < delta * n * k:
+            state.done = state.near
+            if not state.near:
+                state.near, near = True, _nearest_centres(centres, near_count)
+        state.done = state.done or state.rounds >= iterations
+        if after_round is not None:
+            after_round(state)
+    return state
+
+
 def nndescent_fused(flat: np.ndarray, k: int, exclusion: Exclusion, iterations: int = 16, delta: float = 1e-3,
                     seed: int = 0, seeds: int | None = None, extra: int | None = None, near_factor: int = 2,
                     block: int = 65536) -> tuple[Tensor, Tensor]:
@@ -107,15 +143,9 @@ def nndescent_fused(flat: np.ndarray, k: int, exclusion: Exclusion, iterations: 
     distances, with the schedule of :func:`~hoirecon.prior.grouping.search.nndescent_knn`: the best of
     ``seeds`` (``8 k``) random images, ``extra`` (``k / 2``) random images per round, and once settled
     (fewer than ``delta N k`` changes) the ``near_factor x k`` nearest camera centres until settled again."""
-    n = len(flat)
     generator = torch.Generator().manual_seed(seed)
     seeds, extra = seeds or 8 * k, k // 2 if extra is None else extra
     idx, dist = seed_lists(flat, k, seeds, exclusion, generator, block)
-    fresh, near = idx >= 0, None
-    for _ in range(iterations):
-        idx, dist, fresh = descent_round(flat, idx, dist, fresh, near, extra, exclusion, generator, block)
-        if int(fresh.sum()) < delta * n * k:
-            if near is not None:
-                break
-            near = _nearest_centres(torch.from_numpy(np.array(flat[:, -3:]))[:, None], near_factor * k)
-    return idx, dist
+    state = run_rounds(flat, DescentState(idx, dist, idx >= 0), exclusion, generator, iterations, delta, extra,
+                       near_factor * k, block)
+    return state.idx, state.dist

@@ -44,14 +44,14 @@ from hoirecon.prior.grouping.chunked import (
     _check_ids,
     _manifest,
     _open_work_dir,
-    block_ranges,
     finish_block,
     open_x25d,
     scan_rows,
 )
-from hoirecon.prior.grouping.descent import descent_round, kernels, seed_lists
+from hoirecon.prior.grouping.descent import DescentState, kernels, run_rounds, seed_lists
+from hoirecon.prior.grouping.distances import PARALLEL_EPS
 from hoirecon.prior.grouping.knn import Grouping, GroupingConfig
-from hoirecon.prior.grouping.search import Exclusion, _nearest_centres, padded_topk
+from hoirecon.prior.grouping.search import Exclusion, block_ranges, padded_topk
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,6 @@ def write_flat(rows: np.ndarray, path: Path, block: int) -> np.ndarray:
 def _finish(rows: np.ndarray, start: int, idx: Tensor, config: GroupingConfig) -> Part:
     """:func:`~hoirecon.prior.grouping.chunked.finish_block` of rows ``[start, start + len(idx))``: the
     same float64 formula and cut, by the numba kernel where the rows allow it (float32/64, C order)."""
-    from hoirecon.prior.grouping.distances import PARALLEL_EPS
-
     if rows.dtype not in (np.float32, np.float64) or not rows.flags.c_contiguous:
         return finish_block(rows, start, idx, config)
     exact = kernels().exact_neighbour_distances(rows, start, idx.numpy(), PARALLEL_EPS)
@@ -114,48 +112,42 @@ def _load_state(work: Path, n: int, k: int) -> dict | None:
     return state
 
 
-def _save_state(work: Path, idx: Tensor, dist: Tensor, fresh: Tensor, rounds: int, near: bool, done: bool,
-                generator: torch.Generator) -> None:
-    atomic_save_npz(work / STATE, {"neighbours": idx.numpy(), "distances": dist.numpy(), "fresh": fresh.numpy(),
-                                   "rounds": np.array(rounds), "near": np.array(near), "done": np.array(done),
+def _save_state(work: Path, state: DescentState, generator: torch.Generator) -> None:
+    atomic_save_npz(work / STATE, {"neighbours": state.idx.numpy(), "distances": state.dist.numpy(),
+                                   "fresh": state.fresh.numpy(), "rounds": np.array(state.rounds),
+                                   "near": np.array(state.near), "done": np.array(state.done),
                                    "generator": generator.get_state().numpy()}, compressed=False)
 
 
-def nndescent_outofcore(flat: np.ndarray, centres: Tensor, k: int, work: Path, exclusion: Exclusion,
-                        iterations: int = 16, delta: float = 1e-3, seed: int = 0, block: int = 65536,
+def nndescent_outofcore(flat: np.ndarray, k: int, work: Path, exclusion: Exclusion, iterations: int = 16,
+                        delta: float = 1e-3, seed: int = 0, block: int = 65536,
                         callback: Callable[[int, int], None] | None = None) -> tuple[Tensor, Tensor]:
-    """NN-descent (as :func:`~hoirecon.prior.grouping.search.nndescent_knn`: best of ``8 k`` random
-    seeds, ``k / 2`` random extras per round) and, once settled, the :data:`NEAR_CENTRES` ``x k`` nearest camera centres, over
-    ``flat (N, 3 (K + 1))`` with camera ``centres (N, 3)``, saving the graph after every round in
+    """NN-descent (the rounds of :func:`~hoirecon.prior.grouping.descent.run_rounds`: best of ``8 k``
+    random seeds, ``k / 2`` random extras per round and, once settled, the :data:`NEAR_CENTRES` ``x k``
+    nearest camera centres) over ``flat (N, 3 (K + 1))``, saving the graph after every round in
     ``work``; returns ``(N, k)`` indices and float32 distances. ``callback(round, iterations)``."""
-    n = len(flat)
     generator = torch.Generator().manual_seed(seed)
-    state = _load_state(work, n, k)
-    if state is None:
+    saved = _load_state(work, len(flat), k)
+    if saved is None:
         idx, dist = seed_lists(flat, k, 8 * k, exclusion, generator, block)
-        fresh, rounds, use_near, done = idx >= 0, 0, False, False
-        _save_state(work, idx, dist, fresh, rounds, use_near, done, generator)
+        state = DescentState(idx, dist, idx >= 0)
+        _save_state(work, state, generator)
     else:
-        idx, dist = torch.from_numpy(state["neighbours"]).long(), torch.from_numpy(state["distances"]).float()
-        fresh, rounds = torch.from_numpy(state["fresh"]).bool(), int(state["rounds"])
-        use_near, done = bool(state["near"]), bool(state["done"])
-        generator.set_state(torch.from_numpy(state["generator"]))
-        log.info("resuming the out-of-core search after round %d", rounds)
-    near = _nearest_centres(centres[:, None], NEAR_CENTRES * k) if use_near else None
-    while not done and rounds < iterations:
-        idx, dist, fresh = descent_round(flat, idx, dist, fresh, near, k // 2, exclusion, generator, block)
-        rounds += 1
-        changed = int(fresh.sum())
-        log.info("out-of-core nn-descent round %d: %d neighbours changed", rounds, changed)
-        if changed < delta * n * k:
-            done = use_near
-            if not use_near:
-                use_near, near = True, _nearest_centres(centres[:, None], NEAR_CENTRES * k)
-        done = done or rounds >= iterations
-        _save_state(work, idx, dist, fresh, rounds, use_near, done, generator)
+        state = DescentState(torch.from_numpy(saved["neighbours"]).long(), torch.from_numpy(saved["distances"]).float(),
+                             torch.from_numpy(saved["fresh"]).bool(), int(saved["rounds"]), bool(saved["near"]),
+                             bool(saved["done"]))
+        generator.set_state(torch.from_numpy(saved["generator"]))
+        log.info("resuming the out-of-core search after round %d", state.rounds)
+
+    def after_round(state: DescentState) -> None:
+        log.info("out-of-core nn-descent round %d: %d neighbours changed", state.rounds, int(state.fresh.sum()))
+        _save_state(work, state, generator)
         if callback is not None:
-            callback(rounds, iterations)
-    return idx, dist
+            callback(state.rounds, iterations)
+
+    state = run_rounds(flat, state, exclusion, generator, iterations, delta, k // 2, NEAR_CENTRES * k, block,
+                       after_round)
+    return state.idx, state.dist
 
 
 def _open_job(work: Path, manifest: dict) -> None:
@@ -204,7 +196,7 @@ def group_images_outofcore(x25d: str | Path | np.ndarray | Tensor, config: Group
         flat = write_flat(rows, work / FLAT, block)
     centres = torch.from_numpy(np.array(flat[:, -3:]))
     exclusion = Exclusion(centres, video, frame, config.min_frame_gap, config.duplicate_distance)
-    idx, _ = nndescent_outofcore(flat, centres, k, work, exclusion, config.iterations, seed=config.seed, block=block,
+    idx, _ = nndescent_outofcore(flat, k, work, exclusion, config.iterations, seed=config.seed, block=block,
                                  callback=callback)
     parts = [_finish(rows, start, idx[start:stop], config) for start, stop in block_ranges(n, block)]
     grouping = _assemble(parts, config, n, time.perf_counter() - started, {"block": block})

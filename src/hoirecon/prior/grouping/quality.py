@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hoirecon.prior.grouping.chunked import _tensor, block_ranges
+from hoirecon.prior.grouping.chunked import _tensor
 from hoirecon.prior.grouping.knn import Grouping
+from hoirecon.prior.grouping.search import block_ranges
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,11 @@ DEVICE_TILE_BYTES = 1 << 30
 this); capped at 1/16 of the device's free memory."""
 
 
+def block_ranges(n: int, size: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` row ranges of ``n`` rows cut every ``size`` rows (the last one shorter)."""
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
 @dataclass
 class Exclusion:
     """Pairs that may not be neighbours: an image and itself, views from the same point, and
