@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from hoirecon.body import BodyModel, load_body_model
 from hoirecon.body.loading import find_model_file
-from hoirecon.data.format import MANIFEST_NAME
+from hoirecon.data import load_dataset
 from hoirecon.data.readers.behave import behave_templates, read_behave
 from hoirecon.data.readers.convert import convert
 from hoirecon.eval.protocols import (
@@ -171,7 +171,7 @@ def preset_used(config: FitConfig, prior: Path | None) -> str:
 def _fit(inputs: TrackInputs, data: Path, progress: Progress | None, skipped: list[tuple[str, str]]) -> tuple[Path, str]:
     """Fit every object of the dataset; (fits folder, the presets used, joined with '/')."""
     fits, used = inputs.out / "fit", set()
-    for category in sorted(read_json(data / MANIFEST_NAME).get("categories", {})):
+    for category in sorted(load_dataset(data).categories):
         step = None if progress is None else (lambda done, total, c=category: progress(f"fit {c}", done, total))
         prior = inputs.priors.get(category)
         run = fit_dataset(data, category, "test", inputs.config, fits, prior, progress=step)

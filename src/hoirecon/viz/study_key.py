@@ -102,15 +102,22 @@ def _field(data: dict[str, Any], name: str, kind: type, path: Path) -> Any:
     return data[name]
 
 
-def load_key(path: str | Path) -> StudyKey:
-    """Read a key file; :class:`FileFormatError` naming the file and key when it is not one."""
-    path = Path(path)
+def read_study_json(path: Path, format_name: str, what: str) -> dict[str, Any]:
+    """A study JSON document whose 'format' is ``format_name``; :class:`FileFormatError` naming the
+    file when it is unreadable or not a ``what`` file."""
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise FileFormatError(f"{path}: not a readable JSON file ({err})") from err
-    if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
-        raise FileFormatError(f"{path}: not a study key file (expected format {KEY_FORMAT!r})")
+    if not isinstance(data, dict) or data.get("format") != format_name:
+        raise FileFormatError(f"{path}: not a {what} file (expected format {format_name!r})")
+    return data
+
+
+def load_key(path: str | Path) -> StudyKey:
+    """Read a key file; :class:`FileFormatError` naming the file and key when it is not one."""
+    path = Path(path)
+    data = read_study_json(path, KEY_FORMAT, "study key")
     methods, fits = _field(data, "methods", list, path), _field(data, "fits", list, path)
     image_ids, sealed = _field(data, "image_ids", list, path), _field(data, "sealed", str, path)
     secret = _field(data, "secret", str, path)

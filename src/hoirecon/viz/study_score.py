@@ -13,7 +13,6 @@ malformed, is skipped and listed; when no file is left, that is an error too.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 from scipy.stats import binomtest
 
 from hoirecon.io.errors import FileFormatError
-from hoirecon.viz.study_key import StudyKey
+from hoirecon.viz.study_key import StudyKey, read_study_json
 from hoirecon.viz.study_page import RESPONSES_FORMAT
 
 log = logging.getLogger(__name__)
@@ -69,16 +68,6 @@ class StudyScore:
         return asdict(self)
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FileFormatError(f"{path}: not a readable JSON file ({err})") from err
-    if not isinstance(data, dict) or data.get("format") != RESPONSES_FORMAT:
-        raise FileFormatError(f"{path}: not a study answers file (expected format {RESPONSES_FORMAT!r})")
-    return data
-
-
 def _check_study(path: Path, data: dict[str, Any], key: StudyKey) -> None:
     if data.get("study_id") != key.study_id:
         raise StudyMismatchError(f"{path}: answers of study {data.get('study_id')!r}, the key is for "
@@ -122,7 +111,7 @@ def score_responses(key: StudyKey, paths: list[str | Path], confidence: float = 
     for raw in paths:
         path = Path(raw)
         try:
-            data = _load(path)
+            data = read_study_json(path, RESPONSES_FORMAT, "study answers")
             _check_study(path, data, key)
             chosen = winners(path, data, key)
         except FileFormatError as err:
